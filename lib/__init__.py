@@ -1,0 +1,1 @@
+"""Library of the replication report: data, networks, estimators, training, plots, verdicts."""
