@@ -99,6 +99,24 @@ def execute(name: str, profile: str, parameters: dict, out_dir: Path, records_di
     return ok, seconds
 
 
+def execute_baseline(name: str, progress: bool = True) -> bool:
+    """Execute the paired notebook with its own parameters into notebooks/<name>.ipynb (nbval's reference)."""
+    import jupytext
+    import papermill as pm
+
+    target = NOTEBOOKS / f"{name}.ipynb"
+    partial = target.with_suffix(".partial.ipynb")
+    print(f"[baseline] {name} -> {target.relative_to(REPO)}", flush=True)
+    try:
+        pm.execute_notebook(jupytext.read(NOTEBOOKS / f"{name}.py"), str(partial), kernel_name="python3",
+                            cwd=str(NOTEBOOKS), progress_bar=progress)
+    except Exception as err:
+        print(f"FAILED {name}: {type(err).__name__}: {str(err)[:2000]}\n  executed copy: {partial}", file=sys.stderr)
+        return False
+    os.replace(partial, target)
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help=f"notebook names (default: all of {available_notebooks()})")
@@ -110,6 +128,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="folder for executed notebooks and records "
                         "(default: book/executed and book/records)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="execute notebooks/<name>.ipynb in place with its own parameters cell (the smoke "
+                             "profile): the stored outputs that nbval compares against; no records")
     args = parser.parse_args(argv)
 
     names = args.notebooks or available_notebooks()
@@ -132,6 +153,10 @@ def main(argv=None) -> int:
         records_dir = out_dir / "records"
     else:
         out_dir, records_dir = BOOK / "executed", BOOK / "records"
+
+    if args.baseline:
+        failures = [n for n in names if not execute_baseline(n, not args.no_progress)]
+        return 1 if failures else 0
 
     failures = []
     for name in names:

@@ -1,0 +1,35 @@
+# The two commands a newcomer needs:  make book  (the report)  and  make test  (the test suite).
+# Both create the project's virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export REPRO_DATA ?= $(CURDIR)/data
+
+.DEFAULT_GOAL := book
+.PHONY: book test smoke cpu paper baselines scorecard bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --editable '.[book,test]'
+	touch $@
+
+book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing trains)
+	$(BIN)/python -m lib.scorecard
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "open _build/html/index.html"
+
+test: $(STAMP)  ## unit tests, jupytext pairing, book build with -W, nbval on the smoke profile
+	$(BIN)/python -m pytest
+
+smoke cpu paper: $(STAMP)  ## re-execute every notebook with a profile into book/executed/
+	$(BIN)/python -m lib.runner --profile $@
+
+baselines: $(STAMP)  ## re-execute notebooks/*.ipynb with their own (smoke) parameters for nbval
+	$(BIN)/python -m lib.runner --profile smoke --baseline
+
+bench: $(STAMP)  ## time the information-flow estimator against a per-alpha loop
+	$(BIN)/python benchmarks/bench_gce.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,174 @@
+"""Benchmark of the GCE information-flow estimator: one batched pass (lib.gce) vs the original per-alpha loop.
+
+At the paper's size (K=1, L=7, N_alpha * N_beta = 100 * 25, M=2, random-init networks) it times
+forward + backward of the causal term, batched (optionally in chunks) and as a per-alpha loop, one full
+GCE training step (VAE batch of 64 + causal term + Adam), checks that both estimators agree on the same
+latent draws, and counts FLOPs to report achieved GFLOP/s.
+
+    python benchmarks/bench_gce.py [--device cpu|cuda|auto] [--n-alpha 100 --n-beta 25] [--repeats 5]
+                                   [--chunks 0,250,500,1250] [--channels-last] [--no-mkldnn] [--json out.json]
+
+``--chunks``: 0 means one batch of all N_alpha * N_beta samples.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lib.gce import EPS, flow_from_probs, information_flow, vae_terms  # noqa: E402
+from lib.nets import VAE, CNNClassifier  # noqa: E402
+
+K, L, M, BATCH = 1, 7, 2, 64
+
+
+def entropy(p: torch.Tensor) -> torch.Tensor:
+    return -(p * (p + EPS).log()).sum(-1)
+
+
+def loop_flow(decoder, classifier, z_per_alpha) -> torch.Tensor:
+    """The original estimator: one decoder/classifier call per alpha, each on its N_beta samples.
+
+    ``z_per_alpha`` yields one (n_beta, K + L) latent tensor per alpha value.
+    """
+    p_y_given_alpha = torch.stack([classifier(decoder(z)).mean(0) for z in z_per_alpha])
+    return entropy(p_y_given_alpha.mean(0)) - entropy(p_y_given_alpha).mean()
+
+
+def fresh_latents(n_alpha: int, n_beta: int, device, gen: torch.Generator):
+    """Latents drawn inside the loop, one alpha at a time, as the original code did."""
+    for _ in range(n_alpha):
+        alpha = torch.randn(1, K, device=device, generator=gen).expand(n_beta, K)
+        yield torch.cat([alpha, torch.randn(n_beta, L, device=device, generator=gen)], dim=1)
+
+
+def timed(fn, repeats: int, device: torch.device) -> float:
+    """Median wall time of ``fn`` over ``repeats`` calls, after one warm-up call."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def count_flops(fn) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--n-alpha", type=int, default=100)
+    parser.add_argument("--n-beta", type=int, default=25)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--chunks", default="0,250,500,1250", help="comma-separated; 0 = one batch")
+    parser.add_argument("--channels-last", action="store_true", help="networks and inputs in channels_last")
+    parser.add_argument("--no-mkldnn", action="store_true", help="torch.backends.mkldnn.enabled = False")
+    parser.add_argument("--skip-train", action="store_true", help="skip the training-step timings")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args(argv)
+
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(os.cpu_count())
+    if args.no_mkldnn:
+        torch.backends.mkldnn.enabled = False
+    chunks = [int(c) for c in args.chunks.split(",") if c.strip()]
+    na, nb = args.n_alpha, args.n_beta
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+
+    torch.manual_seed(0)
+    vae = VAE(K, L).to(device, memory_format=fmt)
+    classifier = CNNClassifier(M).to(device, memory_format=fmt).eval().requires_grad_(False)
+    decoder = vae.decoder
+    x_train = torch.rand(1024, 1, 28, 28, device=device)
+    gen = torch.Generator(device=device).manual_seed(1)
+
+    def flow_step(chunk: int):  # the causal term's forward + backward through the decoder
+        def run():
+            vae.zero_grad(set_to_none=True)
+            flow = information_flow(decoder, classifier, K, L, na, nb, generator=gen, chunk=chunk or None)
+            (-flow).backward()
+        return run
+
+    def loop_step():
+        vae.zero_grad(set_to_none=True)
+        (-loop_flow(decoder, classifier, fresh_latents(na, nb, device, gen))).backward()
+
+    opt = torch.optim.Adam(vae.parameters(), lr=1e-4, betas=(0.5, 0.999))
+
+    def train_step(causal_term):  # as in lib.gce.train_gce with lam = 0.05
+        def run():
+            x = x_train[torch.randint(len(x_train), (BATCH,), device=device, generator=gen)]
+            sse, kl = vae_terms(vae, x.contiguous(memory_format=fmt))
+            loss = -causal_term() + 0.05 * (sse + kl)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return run
+
+    # 1. both estimators on identical latent draws
+    z = torch.randn(na, nb, K + L, device=device, generator=gen)
+    z[..., :K] = z[:, :1, :K]  # one alpha per row, shared by its n_beta samples
+    with torch.no_grad():
+        batched_value = flow_from_probs(classifier(decoder(z.reshape(-1, K + L))).reshape(na, nb, M))
+        loop_value = loop_flow(decoder, classifier, z.unbind(0))
+    max_abs_diff = (batched_value - loop_value).abs().max().item()
+
+    # 2. timings and FLOPs
+    variants = {f"flow batched (chunk={c})" if c else "flow batched": flow_step(c) for c in chunks}
+    variants["flow per-alpha loop"] = loop_step
+    if not args.skip_train:
+        flow_of = lambda c: lambda: information_flow(decoder, classifier, K, L, na, nb,  # noqa: E731
+                                                     generator=gen, chunk=c or None)
+        variants.update({f"train batched (chunk={c})" if c else "train batched": train_step(flow_of(c))
+                         for c in chunks})
+        variants["train per-alpha loop"] = train_step(lambda: loop_flow(decoder, classifier,
+                                                                        fresh_latents(na, nb, device, gen)))
+    rows = []
+    for name, fn in variants.items():
+        flops = count_flops(fn)
+        seconds = timed(fn, args.repeats, device)
+        rows.append({"variant": name, "seconds": seconds, "gflop": flops / 1e9, "gflops": flops / 1e9 / seconds})
+        print(f"  {name}: {seconds:.3f} s", file=sys.stderr, flush=True)
+    for row in rows:
+        loop = next(r for r in rows if r["variant"] == row["variant"].split(" ")[0] + " per-alpha loop")
+        row["loop_over_this"] = loop["seconds"] / row["seconds"]
+
+    print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"mkldnn={torch.backends.mkldnn.enabled} channels_last={args.channels_last} "
+          f"N_alpha={na} N_beta={nb} repeats={args.repeats}")
+    print(f"flow on identical draws: batched={batched_value.item():.6f} loop={loop_value.item():.6f} "
+          f"max |diff|={max_abs_diff:.2e}")
+    print(f"{'variant':32s} {'s/call':>8s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'loop/this':>9s}")
+    for r in rows:
+        print(f"{r['variant']:32s} {r['seconds']:8.3f} {r['gflop']:7.1f} {r['gflops']:8.1f} "
+              f"{r['loop_over_this']:9.2f}")
+    result = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "mkldnn": torch.backends.mkldnn.enabled, "channels_last": args.channels_last,
+              "n_alpha": na, "n_beta": nb, "repeats": args.repeats, "max_abs_diff": max_abs_diff,
+              "flow_batched": batched_value.item(), "flow_loop": loop_value.item(), "rows": rows}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
