@@ -50,18 +50,23 @@ def fresh_latents(n_alpha: int, n_beta: int, device, gen: torch.Generator):
         yield torch.cat([alpha, torch.randn(n_beta, L, device=device, generator=gen)], dim=1)
 
 
-def timed(fn, repeats: int, device: torch.device) -> float:
-    """Median wall time of ``fn`` over ``repeats`` calls, after one warm-up call."""
+def timed(fns: dict, repeats: int, device: torch.device) -> dict:
+    """Wall times of each function over ``repeats`` rounds, after one warm-up call each.
+
+    The variants take turns within each round, so background load hits all of them alike.
+    """
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    times = {name: [] for name in fns}
+    for name, fn in fns.items():
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def count_flops(fn) -> int:
@@ -98,6 +103,10 @@ def main(argv=None) -> dict:
     vae = VAE(K, L).to(device, memory_format=fmt)
     classifier = CNNClassifier(M).to(device, memory_format=fmt).eval().requires_grad_(False)
     decoder = vae.decoder
+    with torch.no_grad():  # sharpen the random classifier so that the flow is not ~0 (timings unaffected)
+        last = classifier.body[-1]
+        last.weight.mul_(3000)
+        last.bias.sub_(classifier.logits(decoder(torch.randn(500, K + L, device=device))).mean(0))
     x_train = torch.rand(1024, 1, 28, 28, device=device)
     gen = torch.Generator(device=device).manual_seed(1)
 
@@ -142,28 +151,30 @@ def main(argv=None) -> dict:
                          for c in chunks})
         variants["train per-alpha loop"] = train_step(lambda: loop_flow(decoder, classifier,
                                                                         fresh_latents(na, nb, device, gen)))
+    load_before = "%.2f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else "n/a"
+    flops = {name: count_flops(fn) for name, fn in variants.items()}
     rows = []
-    for name, fn in variants.items():
-        flops = count_flops(fn)
-        seconds = timed(fn, args.repeats, device)
-        rows.append({"variant": name, "seconds": seconds, "gflop": flops / 1e9, "gflops": flops / 1e9 / seconds})
-        print(f"  {name}: {seconds:.3f} s", file=sys.stderr, flush=True)
+    for name, times in timed(variants, args.repeats, device).items():
+        seconds = statistics.median(times)
+        rows.append({"variant": name, "seconds": seconds, "min_seconds": min(times), "times": times,
+                     "gflop": flops[name] / 1e9, "gflops": flops[name] / 1e9 / seconds})
     for row in rows:
         loop = next(r for r in rows if r["variant"] == row["variant"].split(" ")[0] + " per-alpha loop")
         row["loop_over_this"] = loop["seconds"] / row["seconds"]
 
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"mkldnn={torch.backends.mkldnn.enabled} channels_last={args.channels_last} "
-          f"N_alpha={na} N_beta={nb} repeats={args.repeats}")
-    print(f"flow on identical draws: batched={batched_value.item():.6f} loop={loop_value.item():.6f} "
+          f"N_alpha={na} N_beta={nb} repeats={args.repeats} load_before={load_before}")
+    print(f"flow on identical draws: batched={batched_value.item():.8f} loop={loop_value.item():.8f} nats, "
           f"max |diff|={max_abs_diff:.2e}")
-    print(f"{'variant':32s} {'s/call':>8s} {'GFLOP':>7s} {'GFLOP/s':>8s} {'loop/this':>9s}")
+    print(f"{'variant':28s} {'s/call':>7s} {'min s':>7s} {'GFLOP':>6s} {'GFLOP/s':>8s} {'loop/this':>9s}")
     for r in rows:
-        print(f"{r['variant']:32s} {r['seconds']:8.3f} {r['gflop']:7.1f} {r['gflops']:8.1f} "
+        print(f"{r['variant']:28s} {r['seconds']:7.3f} {r['min_seconds']:7.3f} {r['gflop']:6.1f} {r['gflops']:8.1f} "
               f"{r['loop_over_this']:9.2f}")
     result = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "mkldnn": torch.backends.mkldnn.enabled, "channels_last": args.channels_last,
-              "n_alpha": na, "n_beta": nb, "repeats": args.repeats, "max_abs_diff": max_abs_diff,
+              "n_alpha": na, "n_beta": nb, "repeats": args.repeats, "load_before": load_before,
+              "max_abs_diff": max_abs_diff,
               "flow_batched": batched_value.item(), "flow_loop": loop_value.item(), "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -60,7 +60,8 @@ class VerdictLog:
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for record in self.records:
-            slug = re.sub(r"[^a-z0-9]+", "-", f"{record['claim']}--{record['metric']}".lower()).strip("-")
+            name = f"{record['claim']}--{record['metric']}".lower().replace("α", "alpha").replace("β", "beta")
+            slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-")
             path = folder / f"{slug}.json"
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "w") as handle:

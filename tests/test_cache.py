@@ -1,0 +1,124 @@
+"""The model cache: keys, hits and misses, atomic writes, and the REPRO_CACHE folder."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import lib.cache
+from lib.cache import cache_dir, cache_key, fingerprint, load_or_train
+
+
+def train_step_a(model):
+    return model
+
+
+def train_step_b(model):
+    return model * 2
+
+
+SPEC = {"epochs": 3, "lr": 0.1, "seed": 0}
+
+
+# ----------------------------------------------------------------------------- keys
+
+def test_cache_key_is_stable():
+    assert cache_key(SPEC, code=(train_step_a,)) == cache_key(dict(SPEC), code=(train_step_a,))
+    # the order in which the spec was written does not matter
+    assert cache_key({"seed": 0, "lr": 0.1, "epochs": 3}) == cache_key(SPEC)
+
+
+@pytest.mark.parametrize("change", [{"epochs": 4}, {"seed": 1}, {"extra": None}])
+def test_cache_key_changes_with_the_spec(change):
+    assert cache_key({**SPEC, **change}) != cache_key(SPEC)
+
+
+def test_cache_key_changes_with_the_code():
+    assert cache_key(SPEC, code=(train_step_a,)) != cache_key(SPEC, code=(train_step_b,))
+    assert cache_key(SPEC, code=(train_step_a,)) != cache_key(SPEC)
+    assert cache_key(SPEC, code=(nn.Linear,)) != cache_key(SPEC, code=(nn.Conv2d,))
+
+
+def test_fingerprint_tells_tensors_apart():
+    x = torch.arange(6.0)
+    assert fingerprint(x) == fingerprint(x.clone())
+    assert fingerprint(x) != fingerprint(x + 1)
+    assert fingerprint(x) != fingerprint(x.view(2, 3))  # same bytes, other shape
+
+
+# ----------------------------------------------------------------------------- load_or_train
+
+class Counter:
+    """A training function that sets the weights to a known value and counts its calls."""
+
+    def __init__(self, value: float = 0.5):
+        self.calls = 0
+        self.value = value
+
+    def __call__(self, model):
+        self.calls += 1
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(self.value)
+        return {"loss": [1.0, 0.5], "call": self.calls}
+
+
+def fresh_model():
+    torch.manual_seed(0)
+    return nn.Linear(3, 2)
+
+
+def test_cache_dir_honours_repro_cache(isolated_cache):
+    assert cache_dir() == isolated_cache
+
+
+def test_trains_once_then_hits(isolated_cache):
+    train = Counter()
+    model, meta, hit = load_or_train("toy", SPEC, fresh_model(), train, code=(Counter,))
+    assert (train.calls, hit) == (1, False)
+    assert [p.name for p in isolated_cache.iterdir()] == [f"toy-{cache_key(SPEC, (Counter,))}.pt"]
+
+    again, meta_again, hit_again = load_or_train("toy", SPEC, fresh_model(), train, code=(Counter,))
+    assert (train.calls, hit_again) == (1, True)
+    assert meta_again == meta == {"loss": [1.0, 0.5], "call": 1}
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert (again.weight == 0.5).all()  # the stored weights, not the fresh initialisation
+
+
+def test_a_different_spec_misses(isolated_cache):
+    train = Counter()
+    load_or_train("toy", SPEC, fresh_model(), train)
+    _, _, hit = load_or_train("toy", {**SPEC, "seed": 1}, fresh_model(), train)
+    assert (train.calls, hit) == (2, False)
+    assert len(list(isolated_cache.iterdir())) == 2
+
+
+def test_use_cache_false_neither_reads_nor_writes(isolated_cache):
+    train = Counter()
+    load_or_train("toy", SPEC, fresh_model(), train, use_cache=False)
+    assert not isolated_cache.exists() or not any(isolated_cache.iterdir())
+    load_or_train("toy", SPEC, fresh_model(), train)
+    _, _, hit = load_or_train("toy", SPEC, fresh_model(), train, use_cache=False)
+    assert (train.calls, hit) == (3, False)
+
+
+def test_crash_while_saving_leaves_no_file(isolated_cache, monkeypatch):
+    real_save = torch.save
+
+    def crashing_save(obj, handle, *args, **kwargs):
+        handle.write(b"half a checkpoint")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(lib.cache.torch, "save", crashing_save)
+    train = Counter()
+    with pytest.raises(RuntimeError, match="disk full"):
+        load_or_train("toy", SPEC, fresh_model(), train)
+    assert isolated_cache.is_dir()  # the folder was made, but nothing was left in it
+    assert list(isolated_cache.iterdir()) == []
+
+    # the next run does not mistake anything for a cached model: it trains and stores properly
+    monkeypatch.setattr(lib.cache.torch, "save", real_save)
+    _, _, hit = load_or_train("toy", SPEC, fresh_model(), train)
+    assert (train.calls, hit) == (2, False)
+    assert [p.suffix for p in isolated_cache.iterdir()] == [".pt"]
