@@ -30,7 +30,8 @@ def render(records: list[dict]) -> str:
         verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
         run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}"
         rows.append("| " + " | ".join([
-            f"[{_cell(r['claim'])}](executed/{page}.ipynb)", _cell(r["metric"]), _cell(r["paper"]),
+            f"[{_cell(r['claim'])}](executed/{page}.ipynb)",
+            _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),
             _cell(reproductions), format_value(r["ours"]["mean"], r["ours"]["sd"]),
             _cell(r["criterion"]), verdict, _cell(run)]) + " |")
     if not rows:

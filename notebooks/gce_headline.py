@@ -225,4 +225,4 @@ display(log.table())
 # %%
 # NBVAL_CHECK_OUTPUT
 for r in log.records:
-    print(f"{r['metric']}: {r['ours']['mean']:.1f} -> {r['verdict']}")
+    print(f"{r['metric']}: {r['ours']['mean']:.2f} -> {r['verdict']}")
