@@ -143,15 +143,15 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255.0)
 
 
-def gce_splits(dataset: str, classes, root=None, device="cpu") -> Splits:
+def gce_splits(dataset: str, classes, root=None, device="cpu", download: bool = True) -> Splits:
     """The splits of the GCE code, restricted to ``classes`` and relabelled.
 
     MNIST: train = first 50k of the training file, val = its last 10k, test = the official test set.
     With the offline 10k-image prefix the same 5:1 proportion is kept (first 5/6 train, last 1/6 val).
     Fashion-MNIST: train = all 60k, val = test[4000:], test = test[:4000].
     """
-    train_x, train_y = load_split(dataset, "train", root)
-    test_x, test_y = load_split(dataset, "test", root)
+    train_x, train_y = load_split(dataset, "train", root, download)
+    test_x, test_y = load_split(dataset, "test", root, download)
     n = len(train_x)
     if dataset == "mnist":
         cut = n * 5 // 6

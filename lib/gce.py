@@ -71,9 +71,9 @@ def information_flow(decoder, classifier, k: int, l: int, n_alpha: int, n_beta: 
     return flow_from_probs(probs)
 
 
-def vae_terms(model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def vae_terms(model: VAE, x: torch.Tensor, generator: torch.Generator | None = None):
     """Sum of squared errors and KL divergence to N(0, I), each per sample (summed, divided by batch)."""
-    recon, mu, logvar = model(x)
+    recon, mu, logvar = model(x, generator)
     sse = (recon - x).pow(2).sum() / len(x)
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum() / len(x)
     return sse, kl
@@ -97,7 +97,7 @@ def train_gce(model: VAE, classifier, x_train: torch.Tensor, lam: float, steps: 
     start = time.perf_counter()
     for step in tqdm(range(steps), desc="GCE" if causal else "VAE", disable=not progress, mininterval=2):
         x = x_train[torch.randint(len(x_train), (batch_size,), device=device, generator=gen)]
-        sse, kl = vae_terms(model, x)
+        sse, kl = vae_terms(model, x, gen)
         if causal:
             flow = information_flow(model.decoder, classifier, model.k, model.l, n_alpha, n_beta,
                                     generator=gen, chunk=chunk)

@@ -74,7 +74,8 @@ class VAE(nn.Module):
         self.encoder = Encoder(k + l)
         self.decoder = Decoder(k + l)
 
-    def forward(self, x: torch.Tensor):
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encoder(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        noise = torch.randn(mu.shape, device=mu.device, generator=generator)
+        z = mu + noise * (0.5 * logvar).exp()
         return self.decoder(z), mu, logvar

@@ -18,7 +18,9 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,17 +65,32 @@ def _append_log(log_path: Path, entry: dict) -> None:
     os.replace(tmp, log_path)
 
 
+def _replace_records(records_dir: Path, staging: Path, notebook: str) -> None:
+    """Swap a notebook's previous verdict records for the ones its new run wrote into ``staging``."""
+    records_dir.mkdir(parents=True, exist_ok=True)
+    for path in records_dir.glob("*.json"):
+        if json.loads(path.read_text()).get("notebook") == notebook:
+            path.unlink()
+    for path in staging.glob("*.json"):
+        os.replace(path, records_dir / path.name)
+
+
 def execute(name: str, profile: str, parameters: dict, out_dir: Path, records_dir: Path,
             output_name: str | None = None, progress: bool = True) -> tuple[bool, float]:
-    """Execute one notebook; returns (success, seconds)."""
+    """Execute one notebook; returns (success, seconds).
+
+    Records are written to a staging folder and replace the notebook's old records only on success,
+    so a failed or interrupted run leaves the previous results intact.
+    """
     import jupytext
     import papermill as pm
 
     source = NOTEBOOKS / f"{name}.py"
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = {**parameters, "profile": profile, "records_dir": str(records_dir.resolve())}
     out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".records-", dir=out_dir))
+    params = {**parameters, "profile": profile, "records_dir": str(staging.resolve())}
     final = out_dir / f"{output_name or name}.ipynb"
     partial = final.with_suffix(".partial.ipynb")
     failed = final.with_suffix(".failed.ipynb")
@@ -85,11 +102,14 @@ def execute(name: str, profile: str, parameters: dict, out_dir: Path, records_di
         ok = True
         os.replace(partial, final)
         failed.unlink(missing_ok=True)
+        _replace_records(records_dir, staging, f"{name}.ipynb")
     except Exception as err:  # papermill raises on the first failing cell
         ok = False
         if partial.exists():
             os.replace(partial, failed)
         print(f"FAILED {name}: {type(err).__name__}: {str(err)[:2000]}\n  executed copy: {failed}", file=sys.stderr)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - start
     _append_log(out_dir / "run_log.json", {
         "notebook": name, "output": final.name, "profile": profile, "parameters": parameters,
@@ -163,7 +183,8 @@ def main(argv=None) -> int:
         for extra, suffix in runs:
             params = {**profile.get(name, {}), **overrides, **extra}
             output = f"{name}-{suffix}".replace("/", "_") if suffix else None
-            ok, _ = execute(name, args.profile, params, out_dir, records_dir, output, not args.no_progress)
+            run_records = records_dir / output if output else records_dir  # one folder per sweep value
+            ok, _ = execute(name, args.profile, params, out_dir, run_records, output, not args.no_progress)
             if not ok:
                 failures.append(output or name)
     if not args.out and not args.sweep:
