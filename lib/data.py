@@ -133,10 +133,7 @@ class Splits:
     test: tuple[torch.Tensor, torch.Tensor]
     class_names: list[str]
     note: str
-
-    def to(self, device) -> "Splits":
-        move = lambda pair: tuple(t.to(device) for t in pair)  # noqa: E731
-        return Splits(move(self.train), move(self.val), move(self.test), self.class_names, self.note)
+    train_fraction: float = 1.0  # share of the official training file present (1/6 for the offline MNIST)
 
 
 def _as_float(images: torch.Tensor) -> torch.Tensor:
@@ -165,4 +162,4 @@ def gce_splits(dataset: str, classes, root=None, device="cpu", download: bool = 
         x, y = select_classes(x, y, classes)
         subsets.append((_as_float(x).to(device), y.to(device)))
     names = [CLASS_NAMES[dataset][c] for c in classes]
-    return Splits(*subsets, class_names=names, note=note)
+    return Splits(*subsets, class_names=names, note=note, train_fraction=min(1.0, n / FULL_TRAIN_SIZE))

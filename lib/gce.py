@@ -168,14 +168,20 @@ def ablation_accuracy(model: VAE, classifier, x: torch.Tensor, y: torch.Tensor,
 
 
 def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int, seed: int,
-                   progress: bool = True):
-    """The paper's CNN trained on (x, y), or loaded from the cache. Returns (model, meta, cache hit)."""
-    spec = {"n_classes": n_classes, "epochs": epochs, "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
+                   train_fraction: float = 1.0, progress: bool = True):
+    """The paper's CNN trained on (x, y), or loaded from the cache. Returns (model, meta, cache hit).
+
+    On a reduced training set (``train_fraction`` < 1) an epoch counts the optimizer steps of one pass
+    over the full set, so the learning-rate schedule and the number of steps stay the paper's.
+    """
+    steps_per_epoch = -(-round(len(x) / train_fraction) // 64)
+    spec = {"n_classes": n_classes, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+            "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
     seed_everything(seed)
     model = CNNClassifier(n_classes).to(x.device)
-    model, meta, hit = load_or_train(
-        "classifier", spec, model, lambda m: train_classifier(m, x, y, epochs, seed=seed, progress=progress),
-        code=(CNNClassifier, train_classifier))
+    fit = lambda m: train_classifier(m, x, y, epochs, seed=seed, steps_per_epoch=steps_per_epoch,  # noqa: E731
+                                     progress=progress)
+    model, meta, hit = load_or_train("classifier", spec, model, fit, code=(CNNClassifier, train_classifier))
     return model.eval(), meta, hit
 
 

@@ -12,13 +12,14 @@ def class_colours(n_classes: int):
     return sns.color_palette("colorblind", n_classes)
 
 
-def sweep_figure(images, decisions, offsets, class_names, title: str = ""):
+def sweep_figure(images, decisions, offsets, class_names, title: str = "", tile: float = 0.9,
+                 label_every: int = 1):
     """Grid of sweep images (rows x offsets), each framed in the colour of the classifier's decision."""
     images = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
     decisions = np.asarray(decisions.detach().cpu() if hasattr(decisions, "detach") else decisions)
     rows, cols = decisions.shape
     colours = class_colours(len(class_names))
-    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols, 0.9 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(tile * cols, tile * rows + 0.6), squeeze=False)
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
@@ -27,9 +28,9 @@ def sweep_figure(images, decisions, offsets, class_names, title: str = ""):
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_edgecolor(colours[decisions[r, c]])
-                spine.set_linewidth(3)
-            if r == rows - 1:
-                ax.set_xlabel(f"{offsets[c]:+g}", fontsize=8)
+                spine.set_linewidth(3 * min(1.0, tile / 0.9) + 0.5)
+            if r == rows - 1 and c % label_every == 0:
+                ax.set_xlabel(f"{offsets[c]:+.1f}", fontsize=8)
     handles = [plt.Line2D([], [], color=colours[i], lw=4, label=name) for i, name in enumerate(class_names)]
     fig.legend(handles=handles, loc="upper right", ncol=len(class_names), fontsize=8, frameon=False)
     fig.suptitle(title, x=0.02, ha="left", fontsize=10)

@@ -25,7 +25,7 @@ def _cell(value) -> str:
 def render(records: list[dict]) -> str:
     rows = []
     for r in records:
-        page = Path(r["notebook"]).stem
+        page = r.get("output", Path(r["notebook"]).stem)
         reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
         verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
         run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}"

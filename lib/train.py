@@ -53,28 +53,34 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) ->
 
 def train_classifier(model, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int = 64,
                      lr: float = 0.1, momentum: float = 0.5, gamma: float = 0.7, seed: int = 0,
-                     progress: bool = True) -> dict:
-    """SGD with momentum and a per-epoch StepLR decay, as in the GCE code. Returns the loss curve."""
-    if epochs < 1 or batch_size < 1:
-        raise ValueError("epochs and batch_size must be positive")
+                     steps_per_epoch: int | None = None, progress: bool = True) -> dict:
+    """SGD with momentum and a per-epoch StepLR decay, as in the GCE code. Returns the loss curve.
+
+    An epoch is ``steps_per_epoch`` optimizer steps (default: one pass over ``x``). On a reduced
+    training set, passing the step count of one epoch of the full set keeps the paper's schedule.
+    """
+    steps_per_epoch = steps_per_epoch or -(-len(x) // batch_size)
+    if epochs < 1 or batch_size < 1 or steps_per_epoch < 1:
+        raise ValueError("epochs, batch_size and steps_per_epoch must be positive")
     gen = torch.Generator(device=x.device).manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=gamma)
     model.train()
     losses = []
     start = time.perf_counter()
-    steps = epochs * ((len(x) + batch_size - 1) // batch_size)
-    with tqdm(total=steps, desc="classifier", disable=not progress, mininterval=2) as bar:
-        for _ in range(epochs):
-            order = torch.randperm(len(x), device=x.device, generator=gen)
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                loss = F.cross_entropy(model.logits(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.detach())
-                bar.update()
-            sched.step()
+    # Batches walk through reshuffled passes over x, independently of where epochs end.
+    order = torch.cat([torch.randperm(len(x), device=x.device, generator=gen)
+                       for _ in range(-(-epochs * steps_per_epoch * batch_size // len(x)))])
+    with tqdm(total=epochs * steps_per_epoch, desc="classifier", disable=not progress, mininterval=2) as bar:
+        for step in range(epochs * steps_per_epoch):
+            idx = order[step * batch_size:(step + 1) * batch_size]
+            loss = F.cross_entropy(model.logits(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+            bar.update()
+            if (step + 1) % steps_per_epoch == 0:
+                sched.step()
     model.eval()
     return {"loss": torch.stack(losses).cpu().tolist(), "seconds": time.perf_counter() - start}

@@ -71,3 +71,17 @@ def test_profile_is_required(capsys):
                                          ("true", True)])
 def test_parameter_values_are_yaml(text, value):
     assert runner.parse_value(text) == value
+
+
+def test_every_parameter_of_every_notebook_is_seen_by_papermill():
+    """papermill silently ignores parameter lines it cannot parse (an '=' in a comment, say)."""
+    import jupytext
+    from papermill.translators import PythonTranslator
+
+    for source in runner.NOTEBOOKS.glob("*.py"):
+        cells = [c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(cells) == 1, f"{source.name}: expected one parameters cell"
+        assigned = {line.split("=")[0].strip() for line in cells[0].source.splitlines()
+                    if line and not line.startswith("#")}
+        parsed = {p.name for p in PythonTranslator.inspect(cells[0])}
+        assert parsed == assigned, f"{source.name}: papermill cannot parse {sorted(assigned - parsed)}"
