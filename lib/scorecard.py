@@ -12,7 +12,7 @@ Every checked metric of every claim notebook, generated from the verdict records
 by `python -m lib.scorecard` (do not edit by hand). *Ours* is the mean ± sample standard deviation over
 the seeds listed; the profile and device say how the number was produced.
 
-| claim | metric | paper | reproductions | ours | criterion | verdict | profile, seeds, device |
+| claim | metric | paper | reproductions | ours | criterion | verdict | profile, seeds, device, data |
 |---|---|---|---|---|---|---|---|
 """
 
@@ -28,7 +28,7 @@ def render(records: list[dict]) -> str:
         page = r.get("output", Path(r["notebook"]).stem)
         reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
         verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
-        run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}"
+        run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}" + (f"; {r['data']}" if r.get("data") else "")
         rows.append("| " + " | ".join([
             f"[{_cell(r['claim'])}](executed/{page}.ipynb)",
             _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),

@@ -27,9 +27,10 @@ def format_value(mean: float | None, sd: float | None = None, digits: int = 3) -
 class VerdictLog:
     """Collects the checked metrics of one claim notebook and writes them as records."""
 
-    def __init__(self, claim: str, notebook: str, profile: str, seeds, device: str, settings: dict):
-        self.context = {"claim": claim, "notebook": notebook, "profile": profile,
-                        "seeds": list(seeds), "device": device, "settings": settings}
+    def __init__(self, claim: str, notebook: str, profile: str, seeds, device: str, settings: dict,
+                 data: str = ""):
+        self.context = {"claim": claim, "notebook": notebook, "profile": profile, "seeds": list(seeds),
+                        "device": device, "settings": settings, "data": data}
         self.records: list[dict] = []
 
     def add(self, metric: str, values, criterion: str, passed: bool, paper=None,
