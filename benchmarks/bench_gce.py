@@ -6,13 +6,15 @@ GCE training step (VAE batch of 64 + causal term + Adam), checks that both estim
 latent draws, and counts FLOPs to report achieved GFLOP/s.
 
     python benchmarks/bench_gce.py [--device cpu|cuda|auto] [--n-alpha 100 --n-beta 25] [--repeats 5]
-                                   [--chunks 0,250,500,1250] [--channels-last] [--no-mkldnn] [--json out.json]
+                                   [--chunks 0,100,250,1250] [--channels-last] [--no-mkldnn] [--keep-heap]
+                                   [--skip-train] [--json out.json]
 
 ``--chunks``: 0 means one batch of all N_alpha * N_beta samples.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -81,9 +83,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--n-alpha", type=int, default=100)
     parser.add_argument("--n-beta", type=int, default=25)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--chunks", default="0,250,500,1250", help="comma-separated; 0 = one batch")
+    parser.add_argument("--chunks", default="0,100,250,1250", help="comma-separated; 0 = one batch")
     parser.add_argument("--channels-last", action="store_true", help="networks and inputs in channels_last")
     parser.add_argument("--no-mkldnn", action="store_true", help="torch.backends.mkldnn.enabled = False")
+    parser.add_argument("--keep-heap", action="store_true",
+                        help="glibc mallopt: serve big buffers from the heap and never trim it (see README)")
     parser.add_argument("--skip-train", action="store_true", help="skip the training-step timings")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
@@ -95,6 +99,11 @@ def main(argv=None) -> dict:
         torch.set_num_threads(os.cpu_count())
     if args.no_mkldnn:
         torch.backends.mkldnn.enabled = False
+    if args.keep_heap:  # freed activations stay in the heap and are reused, not unmapped and re-faulted
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        args.keep_heap = bool(libc.mallopt(m_mmap_threshold, 1 << 30)
+                              and libc.mallopt(m_trim_threshold, (1 << 31) - 1))
     chunks = [int(c) for c in args.chunks.split(",") if c.strip()]
     na, nb = args.n_alpha, args.n_beta
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
@@ -113,7 +122,7 @@ def main(argv=None) -> dict:
     def flow_step(chunk: int):  # the causal term's forward + backward through the decoder
         def run():
             vae.zero_grad(set_to_none=True)
-            flow = information_flow(decoder, classifier, K, L, na, nb, generator=gen, chunk=chunk or None)
+            flow = information_flow(decoder, classifier, K, L, na, nb, generator=gen, chunk=chunk)
             (-flow).backward()
         return run
 
@@ -146,7 +155,7 @@ def main(argv=None) -> dict:
     variants["flow per-alpha loop"] = loop_step
     if not args.skip_train:
         flow_of = lambda c: lambda: information_flow(decoder, classifier, K, L, na, nb,  # noqa: E731
-                                                     generator=gen, chunk=c or None)
+                                                     generator=gen, chunk=c)
         variants.update({f"train batched (chunk={c})" if c else "train batched": train_step(flow_of(c))
                          for c in chunks})
         variants["train per-alpha loop"] = train_step(lambda: loop_flow(decoder, classifier,
@@ -164,17 +173,18 @@ def main(argv=None) -> dict:
 
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"mkldnn={torch.backends.mkldnn.enabled} channels_last={args.channels_last} "
-          f"N_alpha={na} N_beta={nb} repeats={args.repeats} load_before={load_before}")
+          f"keep_heap={args.keep_heap} N_alpha={na} N_beta={nb} repeats={args.repeats} "
+          f"load_before={load_before}")
     print(f"flow on identical draws: batched={batched_value.item():.8f} loop={loop_value.item():.8f} nats, "
           f"max |diff|={max_abs_diff:.2e}")
     print(f"{'variant':28s} {'s/call':>7s} {'min s':>7s} {'GFLOP':>6s} {'GFLOP/s':>8s} {'loop/this':>9s}")
     for r in rows:
-        print(f"{r['variant']:28s} {r['seconds']:7.3f} {r['min_seconds']:7.3f} {r['gflop']:6.1f} {r['gflops']:8.1f} "
-              f"{r['loop_over_this']:9.2f}")
+        print(f"{r['variant']:28s} {r['seconds']:7.3f} {r['min_seconds']:7.3f} {r['gflop']:6.1f} "
+              f"{r['gflops']:8.1f} {r['loop_over_this']:9.2f}")
     result = {"device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "mkldnn": torch.backends.mkldnn.enabled, "channels_last": args.channels_last,
-              "n_alpha": na, "n_beta": nb, "repeats": args.repeats, "load_before": load_before,
-              "max_abs_diff": max_abs_diff,
+              "keep_heap": args.keep_heap, "n_alpha": na, "n_beta": nb, "repeats": args.repeats,
+              "load_before": load_before, "max_abs_diff": max_abs_diff,
               "flow_batched": batched_value.item(), "flow_loop": loop_value.item(), "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
