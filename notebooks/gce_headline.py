@@ -126,8 +126,9 @@ final_flow = [float(np.mean(h["causal"][-tail:])) for h in histories.values()]
 final_D = [float(np.mean(np.add(h["sse"], h["kl"])[-tail:])) for h in histories.values()]
 display(pd.DataFrame({"I(α; Ŷ), nats": final_flow, "D = SSE + KL": final_D}, index=[f"seed {s}" for s in seeds])
         .round(3).rename_axis(f"mean of last {tail} steps"))
-print(f"upper bound ln {n_classes} = {np.log(n_classes):.3f} nats; paper: I = {numbers['final_flow']['paper']}, "
-      f"D = {numbers['final_D']['paper']}")
+paper = {key: numbers.get(key, {}).get("paper") for key in ("classifier_accuracy", "final_flow", "final_D")}
+print(f"upper bound ln {n_classes} = {np.log(n_classes):.3f} nats; paper: I = {paper['final_flow']}, "
+      f"D = {paper['final_D']}")
 
 # %% [markdown]
 # ## Latent sweeps
@@ -185,8 +186,8 @@ for s in seeds:
 flows = np.array(flows)
 display(pd.DataFrame(flows, columns=factor_names, index=[f"seed {s}" for s in seeds]).round(3))
 print(f"bias floor (M − 1)/(2·Nβ) at Nβ = {eval_n_beta}: {(n_classes - 1) / (2 * eval_n_beta):.4f} nats")
-fig = plots.factor_bars(flows, factor_names, "information flow [nats]",
-                        reference=numbers["factor_flow"]["seed 000"], ref_label="seed 000")
+ref_flow = numbers.get("factor_flow", {}).get("seed 000")
+fig = plots.factor_bars(flows, factor_names, "information flow [nats]", reference=ref_flow, ref_label="seed 000")
 
 # %% [markdown]
 # ## Ablation
@@ -199,46 +200,54 @@ for s in seeds:
     gen = torch.Generator(device=dev).manual_seed(2000 + s)
     ablations.append(gce.ablation_accuracy(explainers[s], classifiers[s], *data.val, generator=gen))
 removed = np.array([a["removed"] for a in ablations])
-ref_ablation = numbers["ablation"]["seed 000"]
+ref_ablation = numbers.get("ablation", {}).get("seed 000")
 display(pd.DataFrame({"original": [a["original"] for a in ablations], "re-encoded": [a["reencoded"] for a in ablations],
                       **{f"remove {n}": removed[:, i] for i, n in enumerate(factor_names)}},
                      index=[f"seed {s}" for s in seeds]).round(3))
 fig = plots.factor_bars(removed, factor_names, "accuracy with factor removed",
-                        reference=ref_ablation["removed"], ref_label="seed 000")
+                        reference=ref_ablation and ref_ablation["removed"], ref_label="seed 000")
 
 # %% [markdown]
 # ## Verdict
 # Criteria were fixed before running: α must flip the decision in at least 75% of sweep rows and each β in
 # at most 25%; α's flow must reach 90% of the paper's end-of-training value, and the largest β flow must
 # stay below 10% of α's; removing α must cost at least 25 points of accuracy and removing any β at most
-# 5 points relative to the re-encoded data.
+# 5 points relative to the re-encoded data. Where the paper gives no number (ten-class MNIST, run only by
+# seed 002), the classifier must reach 97% and α's flow half of ln M, and D is reported without a verdict.
 
 # %%
 alpha, beta = slice(0, k), slice(k, k + l)
 log = VerdictLog(f"GCE {dataset}: α flips the decision, β does not", "gce_headline.ipynb", profile, seeds,
                  device_name(dev), settings, data=data.note)
 acc_values = list(classifier_acc.values())
-log.add("classifier validation accuracy", acc_values, "≥ paper − 0.015",
-        np.mean(acc_values) >= numbers["classifier_accuracy"]["paper"] - 0.015, paper=numbers["classifier_accuracy"]["paper"])
+if paper["classifier_accuracy"] is not None:
+    log.add("classifier validation accuracy", acc_values, "≥ paper − 0.015",
+            np.mean(acc_values) >= paper["classifier_accuracy"] - 0.015, paper=paper["classifier_accuracy"])
+else:
+    log.add("classifier validation accuracy", acc_values, "≥ 0.97", np.mean(acc_values) >= 0.97)
 log.add("α sweep: rows whose decision changes", change_rate[:, alpha].min(1).tolist(), "≥ 0.75",
         change_rate[:, alpha].min(1).mean() >= 0.75, note="fraction of validation rows, offsets −3…3")
 log.add("β sweep: largest fraction of rows whose decision changes", change_rate[:, beta].max(1).tolist(), "≤ 0.25",
         change_rate[:, beta].max(1).mean() <= 0.25)
-log.add("end-of-training I(α; Ŷ) [nats]", final_flow, "≥ 0.9 × paper",
-        np.mean(final_flow) >= 0.9 * numbers["final_flow"]["paper"], paper=numbers["final_flow"]["paper"])
-log.add("largest β flow / smallest α flow", (flows[:, beta].max(1) / flows[:, alpha].min(1)).tolist(), "≤ 0.10",
-        np.mean(flows[:, beta].max(1) / flows[:, alpha].min(1)) <= 0.10,
-        reproductions={"seed 000": round(max(numbers["factor_flow"]["seed 000"][k:] or [0]) / numbers["factor_flow"]["seed 000"][0], 3)}
-        if None not in numbers["factor_flow"]["seed 000"] else {})
+if paper["final_flow"] is not None:
+    log.add("end-of-training I(α; Ŷ) [nats]", final_flow, "≥ 0.9 × paper",
+            np.mean(final_flow) >= 0.9 * paper["final_flow"], paper=paper["final_flow"])
+else:
+    log.add("end-of-training I(α; Ŷ) [nats]", final_flow, "≥ 0.5 × ln M", np.mean(final_flow) >= 0.5 * np.log(n_classes))
+leak = flows[:, beta].max(1) / flows[:, alpha].min(1)
+ref_leak = {"seed 000": round(max(ref_flow[k:]) / min(ref_flow[:k]), 3)} if ref_flow and None not in ref_flow else {}
+log.add("largest β flow / smallest α flow", leak.tolist(), "≤ 0.10", leak.mean() <= 0.10, reproductions=ref_leak)
 reencoded = np.array([a["reencoded"] for a in ablations])
-log.add("accuracy drop when α is removed", (reencoded - removed[:, alpha].max(1)).tolist(), "≥ 0.25",
-        np.mean(reencoded - removed[:, alpha].max(1)) >= 0.25,
-        reproductions={"seed 000": round(ref_ablation["reencoded"] - max(ref_ablation["removed"][:k]), 3)})
-log.add("largest accuracy drop when a β is removed", (reencoded - removed[:, beta].min(1)).tolist(), "≤ 0.05",
-        np.mean(reencoded - removed[:, beta].min(1)) <= 0.05,
-        reproductions={"seed 000": round(ref_ablation["reencoded"] - min(ref_ablation["removed"][k:]), 3)})
-log.add("data term D (SSE + KL per sample)", final_D, "within 25% of paper",
-        abs(np.mean(final_D) / numbers["final_D"]["paper"] - 1) <= 0.25, paper=numbers["final_D"]["paper"])
+alpha_drop, beta_drop = reencoded - removed[:, alpha].max(1), reencoded - removed[:, beta].min(1)
+ref_drop = (lambda part, pick: {"seed 000": round(ref_ablation["reencoded"] - pick(ref_ablation["removed"][part]), 3)}
+            if ref_ablation else {})
+log.add("accuracy drop when α is removed", alpha_drop.tolist(), "≥ 0.25", alpha_drop.mean() >= 0.25,
+        reproductions=ref_drop(alpha, max), note="the smallest drop over the α factors")
+log.add("largest accuracy drop when a β is removed", beta_drop.tolist(), "≤ 0.05", beta_drop.mean() <= 0.05,
+        reproductions=ref_drop(beta, min))
+if paper["final_D"] is not None:
+    log.add("data term D (SSE + KL per sample)", final_D, "within 25% of paper",
+            abs(np.mean(final_D) / paper["final_D"] - 1) <= 0.25, paper=paper["final_D"])
 if records_dir:
     log.save(records_dir)
 display(log.table())
