@@ -29,7 +29,8 @@ baselines: $(STAMP)  ## re-execute notebooks/*.ipynb with their own (smoke) para
 	$(BIN)/python -m lib.runner --profile smoke --baseline
 
 bench: $(STAMP)  ## time the information-flow estimator against a per-alpha loop
-	$(BIN)/python benchmarks/bench_gce.py
+	$(BIN)/python benchmarks/bench_gce.py --json benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d).json
+	$(BIN)/python benchmarks/summarise.py
 
 clean:
 	rm -rf _build
