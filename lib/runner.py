@@ -180,6 +180,7 @@ def main(argv=None) -> int:
                         help="run once per value; outputs go to runs/<profile>-<NAME>/ unless --out is given")
     parser.add_argument("--out", type=Path, help="folder for executed notebooks and records "
                         "(default: book/executed and book/records)")
+    parser.add_argument("--only", nargs="+", metavar="OUTPUT", help="run only these outputs of the profile")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks executed at the same time")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
     parser.add_argument("--baseline", action="store_true",
@@ -200,6 +201,11 @@ def main(argv=None) -> int:
         jobs = plan(names, load_profile(args.profile), {k: parse_value(v) for k, v in args.param}, args.sweep)
     except ValueError as err:
         parser.error(str(err))
+    if args.only:
+        missing = set(args.only) - {job.output for job in jobs}
+        if missing:
+            parser.error(f"--only: no output(s) {sorted(missing)} in the plan {[job.output for job in jobs]}")
+        jobs = [job for job in jobs if job.output in args.only]
     if args.out:
         out_dir = args.out
     elif args.sweep:
