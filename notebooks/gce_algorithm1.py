@@ -1,0 +1,259 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # GCE Algorithm 1: selecting (K, L, λ)
+#
+# **Claim** (O'Shaughnessy et al., 2020, Sec. 4 and Algorithm 1): a "principled procedure" selects the
+# number of causal factors K, of non-causal factors L and the weight λ of the data term:
+#
+# 1. with K = 0 and λ = 0, optimise only the data term D and increase L until D *plateaus*;
+# 2. repeat: increment K and decrement L (K + L fixed); increase λ until D *approaches* its step-1 value;
+# 3. until the causal term C = I(α; Ŷ) *plateaus*; use (K, L, λ) from immediately before the plateau.
+#
+# The paper reports tuning curves (its Figs. 11 and 16) and picks (1, 7, 0.05) for MNIST 3/8 and
+# (2, 4, 0.05) for Fashion-MNIST t-shirt/dress/coat. "Plateau" and "approaches" are not defined, and the
+# original code has no implementation of the procedure. Seed 000 implemented it (ξ = 0.05, λ₀ = 10⁻³,
+# κ = 10^0.5) and got (1, 9, 0.001) on MNIST 3/8; seed 001 (FMNIST, 3000 steps per run) found that the
+# choice hinges on the approach threshold: 6% gave (2, 4, 0.04), 5% gave (2, 5, 0.07).
+#
+# **Definitions used here** (`lib/gce_select.py`; each a parameter below):
+# * *plateau*: the relative improvement from one candidate to the next (a decrease of D, an increase of C)
+#   is at most ξ (`xi`) for `window` consecutive candidates; the candidate just before is chosen;
+# * *approaches*: λ runs through λ₀·κʲ (`lam0`, `kappa`, `n_lams` values) and stops at the first λ whose D
+#   is within ξ (relative, from above) of the step-1 D at the same K + L;
+# * D is SSE + KL per sample on the validation images, C the information flow with fixed Monte-Carlo
+#   draws (`eval_n_alpha` × `eval_n_beta`); the paper's curves are end-of-training values.
+#
+# **What this notebook does.** It trains the whole grid of step 1 (plain VAEs, K + L = 1 … `max_total`)
+# and of step 2 (GCEs with K = 1 … `k_max` at the K + L chosen by step 1, every λ of the grid), each
+# with `gce_steps` steps, through the model cache; runs Algorithm 1 on these curves; draws them beside the
+# paper's; recomputes the choice for several thresholds ξ *from the same trained models* (no retraining);
+# applies the same definitions to the paper's published curves; and ends with a verdict table.
+#
+# **How to read the numbers.** The parameters cell holds the quick `smoke` profile used by CI (tiny grid,
+# a few dozen steps: a regression check, not evidence); the report shows the `cpu` or `paper` profile,
+# executed by `python -m lib.runner`. On MNIST the offline data hold only the first 10,000 training images
+# (the **Data** line below says so): the VAEs and GCEs see about a sixth of the paper's training set, so
+# our D values are not directly comparable with the paper's, only their trends and the choices made.
+
+# %% tags=["parameters"]
+profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
+records_dir = ""           # folder for verdict records; empty: not written (the runner sets it)
+dataset = "mnist_3_8"      # a key of lib.reference.GCE_SETTINGS
+seed = 0                   # one classifier and one model per configuration
+device = "auto"
+classifier_epochs = 1      # None means as in seed 000 Table 5, an epoch being one pass over the full-size split
+gce_steps = 40             # training steps per configuration (paper 8000, seed 001 3000)
+n_alpha = 8                # Monte-Carlo samples of the causal term during training
+n_beta = 4
+eval_n_alpha = 20          # Monte-Carlo samples for the C of each trained model
+eval_n_beta = 10
+max_total = 4              # step 1 tries K + L from 1 to max_total
+k_max = 2                  # step 2 tries K from 1 to k_max
+lam0 = 0.001               # first lambda of the geometric grid (seed 000)
+kappa = 3.1623             # grid factor, 10 to the power 0.5 (seed 000)
+n_lams = 3                 # lambdas per K
+xi = 0.05                  # plateau and approach threshold, relative (seed 000)
+window = 1                 # consecutive steps of at most xi that make a plateau
+step2_total = None         # None means step 2 runs at the K + L chosen by step 1; an integer pins it
+xi_values = [0.01, 0.03, 0.05, 0.06, 0.1]  # thresholds of the sensitivity table
+progress = False
+
+# %%
+import time
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from lib import gce, reference
+from lib import gce_select as gs
+from lib.data import gce_splits
+from lib.train import accuracy, device_name, pick_device
+from lib.verdict import VerdictLog
+
+started = time.perf_counter()
+paper_settings = reference.GCE_SETTINGS[dataset]
+classifier_epochs = classifier_epochs or paper_settings["classifier_epochs"]
+lams = gs.lambda_grid(lam0, kappa, n_lams)
+total_dims = list(range(1, max_total + 1))
+settings = {**paper_settings, "classifier_epochs": classifier_epochs, "steps": gce_steps, "n_alpha": n_alpha,
+            "n_beta": n_beta, "eval_n_alpha": eval_n_alpha, "eval_n_beta": eval_n_beta, "total_dims": total_dims,
+            "k_max": k_max, "lams": lams, "xi": xi, "window": window, "step2_total": step2_total}
+paper_choice = (paper_settings["k"], paper_settings["l"], paper_settings["lam"])
+paper_curves = gs.PAPER_CURVES.get(dataset)
+reproduction_choices = gs.REPRODUCTION_CHOICES.get(dataset, {})
+dev = pick_device(device)
+data = gce_splits(settings["dataset"], settings["classes"], device=dev)
+n_classes = len(settings["classes"])
+display(Markdown(
+    f"**Run:** profile `{profile}`, seed {seed}, device {device_name(dev)}.  \n"
+    f"**Data:** {data.note}; train {len(data.train[0]):,}, validation {len(data.val[0]):,} images of classes "
+    f"{data.class_names}.  \n**Grid:** K + L = 1 … {max_total} (step 1), K = 1 … {k_max}, "
+    f"λ ∈ {lams} (λ₀ = {lam0}, κ = {kappa}); ξ = {xi}, window {window}.  \n"
+    f"**Training per configuration:** {gce_steps} steps, batch {settings['batch_size']}, lr {settings['lr']}, "
+    f"Nα × Nβ = {n_alpha} × {n_beta} (paper: {paper_settings['n_alpha']} × {paper_settings['n_beta']}, "
+    f"{paper_settings['steps']} steps); C evaluated with {eval_n_alpha} × {eval_n_beta} draws.  \n"
+    f"**Classifier:** {classifier_epochs} epochs (paper: {paper_settings['classifier_epochs']})."))
+
+# %% [markdown]
+# ## The black-box classifier
+# The paper's CNN, as in the headline notebook (and shared with it through the model cache).
+
+# %%
+classifier, classifier_meta, hit = gce.fit_classifier(*data.train, n_classes, classifier_epochs, seed,
+                                                      data.train_fraction, progress=progress)
+classifier_acc = accuracy(classifier, *data.val)
+print(f"classifier {'loaded from cache' if hit else 'trained'} ({classifier_meta['seconds']:.1f} s); "
+      f"validation accuracy {classifier_acc:.4f} (paper {reference.GCE_NUMBERS[dataset]['classifier_accuracy']['paper']})")
+
+# %% [markdown]
+# ## Running Algorithm 1 and training the grid
+# Step 1: a plain VAE (K = 0, only D) for every K + L of the grid. Algorithm 1 then runs on the live,
+# memoised score table: it picks K + L and trains the step-2 GCEs it needs, in its own order. Finally the
+# rest of the step-2 grid (every K ≤ `k_max`, every λ, at the same K + L) is trained, so that the curves
+# can be drawn and the choice recomputed for other thresholds without retraining.
+
+# %%
+scorer = gs.GCEScorer(classifier, data.train[0], data.val[0], gce_steps, settings["batch_size"], settings["lr"],
+                      n_alpha, n_beta, eval_n_alpha, eval_n_beta, seed, progress=progress)
+table = gs.ScoreTable(scorer)
+for d in total_dims + ([step2_total] if step2_total else []):
+    table(0, d, 0.0)
+selection = gs.select(table, total_dims, lams, xi, window, k_max=k_max, total=step2_total)
+visited = len(table.table)
+k_values = list(range(1, min(k_max, selection.total) + 1))
+for k in k_values:
+    for lam in lams:
+        table(k, selection.total - k, lam)
+frozen = table.frozen()
+assert gs.select(frozen, total_dims, lams, xi, window, k_max=k_max, total=step2_total).choice == selection.choice
+runs = pd.DataFrame(scorer.runs)
+display(runs.round(3))
+print(f"{len(runs)} configurations ({visited} visited by the algorithm), {int((~runs['cached']).sum())} trained "
+      f"now; training time {runs['train s'].sum():.0f} s in all (cached runs: time of their original training)")
+
+# %% [markdown]
+# ## The choice
+# Step 2 per K: the λ at which D came within ξ of the step-1 D (or the grid's last λ), and C there.
+
+# %%
+step2_rows = pd.DataFrame([{"K": s["k"], "L": s["l"], "chosen λ": s["lam"], "C": s["C"], "D": s["D"],
+                            "D / step-1 D − 1": s["D"] / selection.D1 - 1, "approached": s["approached"]}
+                           for s in selection.step2])
+display(step2_rows.round(4).set_index("K"))
+choices = pd.DataFrame({"ours": selection.choice, "paper": paper_choice,
+                        **{name: c for name, c in reproduction_choices.items()}}, index=["K", "L", "λ"], dtype=object).T
+display(choices)
+print(f"step 1 chose K + L = {selection.step1_total}; step 2 ran at K + L = {selection.total} "
+      f"(target D = {selection.D1:.2f}). {selection.flags() or 'Plateaus and approaches all inside the grid.'}")
+
+# %%
+fig = gs.tuning_figure(frozen, selection, lams, k_values, paper_curves, xi_approach=xi)
+
+# %% [markdown]
+# The C panel shows every trained K at the λ the approach rule picks for it, including the K beyond the
+# plateau at which the algorithm stopped. In the paper's curves (grey) D falls from 40.2 to 27.1 over
+# K + L = 1 … 12 on MNIST 3/8 and C is 0.675 for K = 1, 2, 3. The λ curves of the paper and ours are not at the same K + L when step 1 picks a
+# different value; the paper's were presumably taken at its chosen K + L.
+
+# %% [markdown]
+# ## How the choice moves with the threshold ξ
+# The same trained models, the selection recomputed for each ξ (used both for the plateaus and for the
+# approach). Step 2 stays at K + L = the trained value; the column "step 1 K + L" says what step 1 alone
+# would pick at that ξ (when it differs, step 2 would need models that were not trained). Beside it, the
+# same definitions applied to the paper's own published curves (λ against the paper's D at its chosen
+# K + L).
+
+# %%
+rows = []
+for x in xi_values:
+    s = gs.select(frozen, total_dims, lams, x, window, k_max=k_max, total=selection.total)
+    row = {"ξ": x, "step 1 K + L": s.step1_total, "K": s.k, "L": s.l, "λ": s.lam, "flags": s.flags()}
+    if paper_curves:
+        row.update({f"paper curves: {key}": value for key, value in
+                    gs.paper_curve_selection(paper_curves, x, window).items() if not key.startswith("paper")})
+    rows.append(row)
+xi_table = pd.DataFrame(rows).set_index("ξ")
+display(xi_table)
+distinct = {(r["step 1 K + L"], r["K"], r["λ"]) for r in rows}
+print(f"{len(distinct)} distinct (step-1 K + L, K, λ) over ξ ∈ {xi_values}; "
+      f"the paper chose K + L = {sum(paper_choice[:2])}, K = {paper_choice[0]}, λ = {paper_choice[2]}")
+
+# %% [markdown]
+# Seed 001's finding concerns the approach threshold alone. Below, the plateau threshold stays at ξ and
+# only the approach threshold varies: the λ chosen for each K (an asterisk: the grid ended first).
+
+# %%
+approach_rows = {}
+for x in xi_values:
+    s = gs.select(frozen, total_dims, lams, xi, window, xi_approach=x, k_max=k_max, total=selection.total)
+    approach_rows[x] = {**{f"λ at K = {t['k']}": f"{t['lam']:g}" + ("" if t["approached"] else "*")
+                           for t in s.step2}, "selected (K, L, λ)": str(s.choice)}
+display(pd.DataFrame(approach_rows).T.rename_axis("approach threshold"))
+
+# %% [markdown]
+# ## Verdict
+# Criteria were fixed before running. Step 1: D must fall with K + L (Spearman ρ ≤ −0.8) and plateau
+# inside the grid within ±1 of the paper's K + L. Step 2: C must be flat in K as in the paper (range over
+# K at most 5% of its mean); D must fall as λ grows at K = 1 (ρ ≤ −0.8). The selected K must equal the
+# paper's, the selected λ lie within one grid factor κ of the paper's, and the selection must be the same
+# for every ξ of the sensitivity table.
+
+# %%
+log = VerdictLog(f"GCE {dataset}: Algorithm 1 selects (K, L, λ)", "gce_algorithm1.ipynb", profile, [seed],
+                 device_name(dev), settings, data=data.note)
+step1_D = [frozen(0, d, 0.0)[1] for d in total_dims]
+rho_total = gs.spearman(total_dims, step1_D)
+paper_total = sum(paper_choice[:2])
+log.add("step 1: Spearman ρ of D with K + L", rho_total if np.isfinite(rho_total) else 0.0, "≤ −0.8",
+        bool(rho_total <= -0.8), note="" if np.isfinite(rho_total) else "undefined (fewer than 3 K + L), recorded as 0",
+        paper=round(gs.spearman(paper_curves["total_dims"], paper_curves["D_total"]), 3) if paper_curves else None)
+log.add("step 1: K + L at the plateau of D", selection.step1_total, "plateau inside the grid, paper ± 1",
+        selection.step1_plateau and abs(selection.step1_total - paper_total) <= 1, paper=paper_total,
+        reproductions={name: c[0] + c[1] for name, c in reproduction_choices.items()},
+        note=f"ξ = {xi}, window {window}, K + L = 1 … {max_total}")
+c_k = [s["C"] for s in selection.step2]
+c_range = (max(c_k) - min(c_k)) / np.mean(c_k)
+log.add("step 2: range of C over K / mean", c_range, "≤ 0.05 over at least two K", len(c_k) > 1 and c_range <= 0.05,
+        paper=round((max(paper_curves["C_k"]) - min(paper_curves["C_k"])) / np.mean(paper_curves["C_k"]), 3)
+        if paper_curves else None, note=f"K = {[s['k'] for s in selection.step2]}, each at its chosen λ"
+        + ("" if len(c_k) > 1 else "; a single K: no comparison possible"))
+rho_lam = gs.spearman(lams, [frozen(1, selection.total - 1, lam)[1] for lam in lams])
+log.add("step 2: Spearman ρ of D with λ (K = 1)", rho_lam if np.isfinite(rho_lam) else 0.0, "≤ −0.8",
+        bool(rho_lam <= -0.8), paper=round(gs.spearman(paper_curves["lams"], paper_curves["D_lam"]), 3)
+        if paper_curves else None, note="" if np.isfinite(rho_lam) else "undefined (fewer than 3 λ), recorded as 0")
+log.add("selected K", selection.k, "= paper", selection.k == paper_choice[0], paper=paper_choice[0],
+        reproductions={name: c[0] for name, c in reproduction_choices.items()})
+log.add("selected λ (weight of D)", selection.lam, "within a factor κ of paper",
+        abs(np.log(selection.lam / paper_choice[2])) <= np.log(kappa) + 1e-9, paper=paper_choice[2],
+        reproductions={name: c[2] for name, c in reproduction_choices.items()})
+log.add("distinct selections over ξ", len(distinct), "= 1", len(distinct) == 1,
+        reproductions={"seed 001": 2} if dataset == "fmnist_0_3_4" else {},
+        note=f"ξ ∈ {xi_values}; (step-1 K + L, K, λ)")
+if records_dir:
+    log.save(records_dir)
+display(log.table())
+print(f"notebook wall time {time.perf_counter() - started:.0f} s")
+
+# %% [markdown]
+# The checked summary below is what CI compares (nbval): rounded numbers and verdicts of this run.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"selected (K, L, λ) = ({selection.k}, {selection.l}, {selection.lam:g}); paper {paper_choice}")
+for r in log.records:
+    print(f"{r['metric']}: {r['ours']['mean']:.2f} -> {r['verdict']}")
