@@ -7,7 +7,9 @@ import torch
 from torch.quasirandom import SobolEngine
 from tqdm.auto import tqdm
 
+from . import classifiers
 from .cache import fingerprint, load_or_train
+from .classifiers import build_classifier
 from .nets import VAE, CNNClassifier, Decoder, Encoder
 from .train import seed_everything, train_classifier
 
@@ -250,6 +252,23 @@ def latent_sweep(model: VAE, classifier, x: torch.Tensor, dim: int, offsets) -> 
     return images.reshape(len(x), len(offsets), *images.shape[-2:]), decisions.reshape(len(x), len(offsets))
 
 
+def sweep_intensity_correlation(images: torch.Tensor, offsets) -> float:
+    """Pearson correlation between a sweep's offset and the mean intensity of the decoded image.
+
+    ``images`` (rows, len(offsets), H, W) from ``latent_sweep``. Each row's own mean (over offsets) is
+    removed from both variables first, so the number measures how intensity moves *along* the sweep, not
+    how bright one row is compared with another.
+    """
+    offsets = torch.as_tensor(offsets, dtype=torch.float64)
+    intensity = images.double().flatten(2).mean(-1).cpu()
+    if intensity.shape[1] != len(offsets) or len(offsets) < 2:
+        raise ValueError("images must have one column per offset, and at least two offsets")
+    di = intensity - intensity.mean(1, keepdim=True)
+    do = (offsets - offsets.mean()).expand_as(di)
+    denominator = (di.square().sum() * do.square().sum()).sqrt()
+    return float((di * do).sum() / denominator) if denominator > 0 else 0.0
+
+
 def decision_change_rate(decisions: torch.Tensor) -> float:
     """Fraction of sweep rows in which the classifier's decision is not constant."""
     return (decisions != decisions[:, :1]).any(dim=1).float().mean().item()
@@ -315,20 +334,26 @@ def explainer_report(model: VAE, classifier, x: torch.Tensor, y: torch.Tensor, n
 
 
 def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int, seed: int,
-                   train_fraction: float = 1.0, progress: bool = True):
-    """The paper's CNN trained on (x, y), or loaded from the cache. Returns (model, meta, cache hit).
+                   train_fraction: float = 1.0, progress: bool = True, architecture: str = "cnn"):
+    """A classifier (default: the paper's CNN) trained on (x, y), or loaded from the cache.
 
-    On a reduced training set (``train_fraction`` < 1) an epoch counts the optimizer steps of one pass
-    over the full set, so the learning-rate schedule and the number of steps stay the paper's.
+    Returns (model, meta, cache hit). On a reduced training set (``train_fraction`` < 1) an epoch counts the
+    optimizer steps of one pass over the full set, so the learning-rate schedule and the number of steps
+    stay the paper's. ``architecture`` is a key of ``lib.classifiers.ARCHITECTURES``; it enters the cache
+    key only when it is not the paper's CNN, so the keys of the CNN do not depend on it.
     """
     steps_per_epoch = -(-round(len(x) / train_fraction) // 64)
     spec = {"n_classes": n_classes, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
             "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
     seed_everything(seed)
-    model = CNNClassifier(n_classes).to(x.device)
+    model = build_classifier(architecture, n_classes).to(x.device)
+    code = (CNNClassifier, train_classifier)
+    if architecture != "cnn":
+        spec["architecture"] = architecture
+        code += (classifiers,)  # the module's whole source
     fit = lambda m: train_classifier(m, x, y, epochs, seed=seed, steps_per_epoch=steps_per_epoch,  # noqa: E731
                                      progress=progress)
-    model, meta, hit = load_or_train("classifier", spec, model, fit, code=(CNNClassifier, train_classifier))
+    model, meta, hit = load_or_train("classifier", spec, model, fit, code=code)
     return model.eval(), meta, hit
 
 
