@@ -112,6 +112,20 @@ def load_split(dataset: str, split: str, root: str | os.PathLike | None = None,
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
+def load_ecg5000(root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """ECG5000 heartbeats (N, 140, 1) float32 and classes (N,) int64 (1 = normal, 2-5 abnormal), read from
+    ``<root>/ECG5000/ECG5000_TRAIN.csv`` (UCR archive). Offline only this 500-row training split exists;
+    with internet, the 4,500-row ``ECG5000_TEST.csv`` from the UCR archive, if put beside it, is appended."""
+    folder = data_root(root) / "ECG5000"
+    paths = [p for p in (folder / "ECG5000_TRAIN.csv", folder / "ECG5000_TEST.csv") if p.is_file()]
+    if not paths or paths[0].name != "ECG5000_TRAIN.csv":
+        raise DatasetError(f"ECG5000 not found: expected {folder / 'ECG5000_TRAIN.csv'} (set ${ENV_VAR})")
+    table = np.concatenate([np.loadtxt(p, delimiter=",", dtype=np.float32, ndmin=2) for p in paths])
+    if table.shape[1] != 141:
+        raise DatasetError(f"{folder}: expected 140 values and a class per row, got {table.shape[1]} columns")
+    return torch.from_numpy(table[:, :140]).unsqueeze(-1), torch.from_numpy(table[:, 140].astype(np.int64))
+
+
 def select_classes(images: torch.Tensor, labels: torch.Tensor, classes) -> tuple[torch.Tensor, torch.Tensor]:
     """Keep only ``classes`` and relabel them 0..len(classes)-1 in the order given."""
     classes = list(classes)
