@@ -177,3 +177,12 @@ def gce_splits(dataset: str, classes, root=None, device="cpu", download: bool = 
         subsets.append((_as_float(x).to(device), y.to(device)))
     names = [CLASS_NAMES[dataset][c] for c in classes]
     return Splits(*subsets, class_names=names, note=note, train_fraction=min(1.0, n / FULL_TRAIN_SIZE))
+
+
+def counterfactual_mnist(variant: str, split: str, root: str | os.PathLike | None = None):
+    """The CGN paper's MNIST variants ("colored", "double_colored", "wildlife"): images (N, 3, 32, 32)
+    in [0, 1] and labels; the colour/texture follows the label in "train" and is random (fixed seed) in
+    "test". Built by :mod:`lib.cgn.variants` (which documents the choices) and cached."""
+    from .cgn.variants import counterfactual_mnist as build
+
+    return build(variant, split, root)

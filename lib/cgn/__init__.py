@@ -3,3 +3,8 @@ losses and training, the conditional GAN baseline, counterfactual datasets and t
 Each submodule re-exports its public names here."""
 
 from .classifier import InvariantClassifier, evaluate, train_invariant_classifier  # noqa: E402
+
+from .model import CGN, compose, counterfactual_dataset, shuffle
+from .training import PAPER_STEPS, VARIANT_SETTINGS, default_losses, train_cgn
+from .variants import VARIANTS, counterfactual_mnist
+from .masks import mask_intact, real_mask_statistics, shape_classifier

@@ -1,0 +1,108 @@
+"""Is a CGN's digit mask intact? Mask statistics per digit class and a shape classifier for masks.
+
+A mask of digit k counts as *intact* when, over ``n`` masks sampled for class k,
+- its mean value (the digit's area) lies in [AREA_MIN, AREA_MAX]: real binarised MNIST digits on 32×32
+  cover 0.11–0.24 of the image per class (see ``real_mask_statistics``), an empty mask is 0 and a full or
+  inverted one is above one half;
+- its mean value in the 3-pixel border band is at most BORDER_MAX: real digits leave the band nearly
+  empty (below 0.02), while the collapse seed 004 describes (a dark blob in a bright frame) fills it;
+- when a shape classifier trained on real binarised digits is given, it recognises at least
+  ACCURACY_MIN of the masks as digit k (a mask may have plausible statistics and still draw another digit).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..cache import fingerprint, load_or_train
+from ..data import load_split
+from ..train import seed_everything, train_classifier
+from .losses import border_band
+
+AREA_MIN, AREA_MAX = 0.03, 0.5
+BORDER_MAX = 0.1
+ACCURACY_MIN = 0.5
+
+
+def mask_area_and_border(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per mask (N, 1, H, W): mean value, and mean value over the border band's pixels."""
+    band = border_band(masks.shape[-1], device=masks.device)
+    return masks.mean((1, 2, 3)), (masks * band).sum((1, 2, 3)) / band.sum()
+
+
+def binarised_digits(split: str = "train", root=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real MNIST digits as the variants draw them: nearest 28 -> 32 resize, > 0.1; (N, 1, 32, 32)."""
+    images, labels = load_split("mnist", split, root)
+    grey = nn.functional.interpolate(images.unsqueeze(1).float() / 255.0, size=(32, 32), mode="nearest")
+    return (grey > 0.1).float(), labels
+
+
+def real_mask_statistics(root=None) -> dict[str, torch.Tensor]:
+    """Per-class mean area and border value of real binarised training digits (the reference ranges)."""
+    digits, labels = binarised_digits("train", root)
+    area, border = mask_area_and_border(digits)
+    return {"area": torch.stack([area[labels == k].mean() for k in range(10)]),
+            "border": torch.stack([border[labels == k].mean() for k in range(10)])}
+
+
+class ShapeClassifier(nn.Module):
+    """Small CNN on one-channel 32×32 shapes: Conv(32)-ReLU-Pool-Conv(64)-ReLU-Pool-Linear(128)-Linear(10)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 6 * 6, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits(x).softmax(-1)
+
+
+def shape_classifier(seed: int = 0, epochs: int = 3, device="cpu", progress: bool = True):
+    """A ShapeClassifier trained on the real binarised training digits (SGD as lib.train), cached.
+
+    It never sees generated data, so its accuracy on generated masks measures whether they look like
+    the digit they were asked for. Returns (model in eval mode, test accuracy on binarised test digits).
+    """
+    x, y = (t.to(device) for t in binarised_digits("train"))
+    seed_everything(seed)
+    model = ShapeClassifier().to(device)
+    spec = {"x": fingerprint(x), "y": fingerprint(y), "epochs": epochs, "seed": seed}
+    fit = lambda m: train_classifier(m, x, y, epochs, seed=seed, progress=progress)  # noqa: E731
+    model, _, _ = load_or_train("shape-classifier", spec, model, fit, code=(ShapeClassifier, train_classifier))
+    x_test, y_test = (t.to(device) for t in binarised_digits("test"))
+    with torch.no_grad():
+        acc = (model.eval()(x_test).argmax(-1) == y_test).float().mean().item()
+    return model, acc
+
+
+@torch.no_grad()
+def class_masks(cgn, n_per_class: int = 100, seed: int = 0) -> torch.Tensor:
+    """(10, n, 1, 32, 32) masks sampled for each digit class with seeded noise."""
+    device = cgn.label_embedding.weight.device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    y = torch.arange(10, device=device).repeat_interleave(n_per_class)
+    masks = cgn.sample(y, y, y, generator=gen)["mask"]
+    return masks.view(10, n_per_class, *masks.shape[1:])
+
+
+@torch.no_grad()
+def mask_intact(cgn, n_per_class: int = 100, seed: int = 0, classifier=None) -> dict[str, torch.Tensor]:
+    """Per digit class (10,): "area", "border", "accuracy" (NaN without a classifier) and "intact" (bool).
+
+    The criteria and their justification are in the module docstring.
+    """
+    masks = class_masks(cgn, n_per_class, seed)
+    area, border = mask_area_and_border(masks.flatten(0, 1))
+    area, border = area.view(10, -1).mean(1), border.view(10, -1).mean(1)
+    intact = (area >= AREA_MIN) & (area <= AREA_MAX) & (border <= BORDER_MAX)
+    accuracy = torch.full((10,), float("nan"), device=area.device)
+    if classifier is not None:
+        classifier.eval()
+        predicted = classifier(masks.flatten(0, 1)).argmax(-1).view(10, -1)
+        accuracy = (predicted == torch.arange(10, device=area.device)[:, None]).float().mean(1)
+        intact &= accuracy >= ACCURACY_MIN
+    return {"area": area.cpu(), "border": border.cpu(), "accuracy": accuracy.cpu(), "intact": intact.cpu()}
