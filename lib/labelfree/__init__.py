@@ -6,3 +6,4 @@ from .features import feature_importance, latent_shift
 from .dsprites import render as render_dsprites, sample_splits as dsprites_splits
 from .vae import (fit_vae, gradient_shap, kl_decomposition, label_free_gradient_shap, mnist_32, offdiagonal_pcc,
                   total_variation, unit_kl, unit_saliency)
+from .pretext import TASKS as PRETEXT_TASKS, dknn_scores, pair_values, pcc_matrix, pretext_encoder, saliency
