@@ -96,3 +96,40 @@ def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor,
         masked = torch.where(hidden, baseline, inputs)
         shifts.append((encoder(masked).flatten(1) - original).square().sum(1))
     return torch.stack(shifts)
+
+
+# Curves of the claim-1 check: name -> (method, pairing); "Random" ranks features at random.
+CURVE_METHODS = {"Integrated Gradients": ("integrated_gradients", "correct"),
+                 "GradientShap": ("gradient_shap", "correct"),
+                 "GradientShap (original pairing)": ("gradient_shap", "original"),
+                 "Saliency": ("saliency", "correct"),
+                 "Random": (None, None)}
+
+
+def consistency_curves(encoder: nn.Module, inputs: torch.Tensor, baseline: torch.Tensor, fractions,
+                       channel_dim: int = 1, batch_size: int = 200, seed: int = 0, n_steps: int = 50,
+                       n_samples: int = 5):
+    """Latent shift per method, masked fraction and test batch (the paper's error bands are over batches).
+
+    Returns a DataFrame with columns method, fraction, batch and shift (mean over the batch's examples).
+    Attributions use ``baseline`` too (IG, GradientShap), as in the public code.
+    """
+    import pandas as pd
+
+    encoder.eval()
+    gen = torch.Generator(device=inputs.device).manual_seed(seed)
+    rows = []
+    for batch, start in enumerate(range(0, len(inputs), batch_size)):
+        x = inputs[start:start + batch_size]
+        for name, (method, pairing) in CURVE_METHODS.items():
+            if method is None:
+                scores = torch.rand(x.shape, generator=gen, device=x.device)
+            else:
+                torch.manual_seed(seed + batch)  # GradientShap's random path points and baselines
+                kwargs = {"n_steps": n_steps} if method == "integrated_gradients" else \
+                    {"n_samples": n_samples} if method == "gradient_shap" else {}
+                scores = feature_importance(encoder, x, method, None if method == "saliency" else baseline,
+                                            pairing, **kwargs)
+            shifts = latent_shift(encoder, x, scores, fractions, baseline, channel_dim).mean(1)
+            rows += [{"method": name, "fraction": f, "batch": batch, "shift": s.item()} for f, s in zip(fractions, shifts)]
+    return pd.DataFrame(rows)
