@@ -78,3 +78,49 @@ def gradcam_iou(model, images: torch.Tensor, labels: torch.Tensor, masks: torch.
     (N, 1, H, W) of the same image. ``layer`` defaults to the classifier's last convolution."""
     maps = gradcam(model, layer if layer is not None else model.last_conv, images, labels)
     return iou(binarise_cam(maps), masks[:, 0] > 0.5)
+
+
+def tsne_panels(panels: dict, title: str = ""):
+    """A grid of t-SNE scatter plots coloured by class: ``panels[(row name, column name)] = (xy, labels)``."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = list(dict.fromkeys(r for r, _ in panels))
+    cols = list(dict.fromkeys(c for _, c in panels))
+    colours = np.array(sns.color_palette("tab10", 10))
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(3.2 * len(cols) + 0.8, 3.0 * len(rows)), squeeze=False)
+    for (row, col), (xy, labels) in panels.items():
+        ax = axes[rows.index(row), cols.index(col)]
+        labels = np.asarray(labels)
+        ax.scatter(xy[:, 0], xy[:, 1], c=colours[labels], s=4)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{row}\n{col}", fontsize=8)
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colours[k], label=str(k)) for k in range(10)]
+    fig.legend(handles=handles, loc="center right", fontsize=7, title="shape", title_fontsize=7)
+    fig.suptitle(title, x=0.02, ha="left", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    return fig
+
+
+def cam_figure(images: torch.Tensor, masks: torch.Tensor, cams: dict, title: str = ""):
+    """Columns: test images; rows: the image, its digit mask and each classifier's Grad-CAM map (with
+    the binarised map's outline)."""
+    import matplotlib.pyplot as plt
+
+    rows = 2 + len(cams)
+    fig, axes = plt.subplots(rows, len(images), figsize=(0.9 * len(images) + 1.2, 0.95 * rows + 0.3), squeeze=False)
+    for c in range(len(images)):
+        axes[0, c].imshow(images[c].permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+        axes[1, c].imshow(masks[c, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
+        for r, maps in enumerate(cams.values(), start=2):
+            axes[r, c].imshow(maps[c].numpy(), cmap="magma")
+            axes[r, c].contour(binarise_cam(maps[c:c + 1])[0].numpy(), levels=[0.5], colors="cyan", linewidths=0.6)
+    for r, name in enumerate(["image", "digit mask", *cams]):
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, x=0.02, ha="left", fontsize=10)
+    fig.tight_layout()
+    return fig

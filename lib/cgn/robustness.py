@@ -109,3 +109,41 @@ def accuracy_bars(results: pd.DataFrame, reference: dict, column: str = "test", 
     ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
+
+
+def ablation_rows(cgn, test: tuple, *, sizes, ratios, epochs: int, seed: int, device="auto",
+                  progress: bool = True) -> list[dict]:
+    """Test accuracy of classifiers trained on ``size`` counterfactual images for each size (with one
+    counterfactual per mask) and for each ``no_cfs`` ratio at the largest size. The sets of one ratio are
+    nested: each is a prefix of the largest, drawn once with the seed."""
+    rows = []
+    largest = max(sizes)
+    for ratio in ratios:
+        images, labels = (t.cpu() for t in counterfactual_dataset(cgn, largest, no_cfs=ratio, seed=seed))
+        for size in (sizes if ratio == 1 else [largest]):
+            x, y = images[:size], labels[:size]
+            model, meta = train_invariant_classifier(x, y, epochs=epochs, seed=seed, device=device, progress=progress)
+            scores = evaluate(model, (x, y), test)
+            rows.append({"size": size, "no_cfs": ratio, "seed": seed, **scores, "classifier seconds": meta["seconds"]})
+    return rows
+
+
+def ablation_curves(results: pd.DataFrame, paper: dict):
+    """Test accuracy [%] against the number of counterfactual images (log scale), one line per variant:
+    mean over seeds with sd error bars, seeds as dots, the paper's points as crosses."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    colours = sns.color_palette("colorblind", 3)
+    for colour, (variant, part) in zip(colours, results.groupby("variant", sort=False)):
+        stats = (100 * part.groupby("size")["test"].agg(["mean", "std"])).fillna(0)
+        ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], color=colour, marker="o", capsize=3,
+                    label=f"{variant.replace('_', '-')} (ours)")
+        ax.scatter(part["size"], 100 * part["test"], color=colour, s=8, alpha=0.6)
+        ref = paper.get(variant, {})
+        ax.plot(list(ref), list(ref.values()), color=colour, ls="--", marker="x", label="paper")
+    ax.set_xscale("log")
+    ax.set_xlabel("counterfactual training images")
+    ax.set_ylabel("test accuracy [%]")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
