@@ -236,7 +236,8 @@ def beta_sweep(x_train, x_test, kinds, betas, seeds, latent_dim: int, epochs: in
     """Train one VAE per (kind, β, seed) and measure it: a DataFrame with one row per model.
 
     Columns: kind, beta, seed, tv_weight, pcc (mean off-diagonal PCC of the per-unit saliency maps on
-    ``x_test``), rec and kl (mean of the last tenth of training steps), active (units with KL > 0.01
+    ``x_test``), rec, kl and tv (means over the last tenth of training steps; tv is the prior's total
+    variation per batch, 0 without the prior), active (units with KL > 0.01
     nats on ``x_test``), seconds (training time), cached; plus the per-unit saliency maps of the first
     8 test images in ``.attrs["examples"]``, keyed by (kind, beta, seed).
     """
@@ -253,7 +254,7 @@ def beta_sweep(x_train, x_test, kinds, betas, seeds, latent_dim: int, epochs: in
                 tail = max(1, len(hist["loss"]) // 10)
                 rows.append({"kind": kind, "beta": beta, "seed": seed, "tv_weight": tv_weight,
                              "pcc": offdiagonal_pcc(saliency), "rec": float(np.mean(hist["rec"][-tail:])),
-                             "kl": float(np.mean(hist["kl"][-tail:])),
+                             "kl": float(np.mean(hist["kl"][-tail:])), "tv": float(np.mean(hist["tv"][-tail:])),
                              "active": int((unit_kl(model, x_test) > 0.01).sum()),
                              "seconds": hist["seconds"], "cached": hit})
                 examples[kind, beta, seed] = saliency[:8].cpu().numpy()
