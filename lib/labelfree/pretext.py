@@ -100,6 +100,9 @@ def pretext_encoder(task: str, train, val, seed: int, epochs: int, batch_size: i
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
+    # One seed per task and run: tasks of a run start from different weights and batch orders, as in the
+    # public code (one generator for all models); a shared seed would make the encoders alike by construction.
+    seed = len(TASKS) * seed + list(TASKS).index(task)
     seed_everything(seed)
     spec = {"task": task, "train": fingerprint(train[0]), "val": fingerprint(val[0]), "seed": seed,
             "epochs": epochs, "batch_size": batch_size, "patience": patience}
