@@ -24,10 +24,27 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def labelfree_section(name: str, result: dict) -> str:
+    """Label-Free Influence Functions (benchmarks/bench_labelfree.py): stage timings of one run."""
+    stages = "\n".join(f"| {stage} | {seconds:.1f} |" for stage, seconds in result["stages"].items())
+    return (f"## Label-Free Influence Functions: `{name}`\n\n`benchmarks/bench_labelfree.py`: N = {result['n_train']:,} "
+            f"training × M = {result['n_test']:,} test {result['data']} on the MNIST autoencoder (encoder "
+            f"{result['parameters']:,} parameters), exact damped solve against the Gauss-Newton curvature "
+            f"({result['factor_rows']:,} factor rows); device `{result['device']}`, torch {result['torch']}, "
+            f"{result['threads']} threads, load average before the run {result['load_before']}.\n\n"
+            f"| stage | seconds |\n|---|---|\n{stages}\n| **total** | **{result['total_seconds']:.1f}** |\n\n"
+            f"A per-example autograd loop (the original code's structure) would take about "
+            f"{result['loop_gradients_seconds_extrapolated']:.0f} s for the gradients alone (extrapolated); "
+            f"seed 003 reports 18 hours for Influence Functions on 1,000 ECG examples (GPU).\n")
+
+
 def main() -> None:
-    sections = [HEADER]
+    sections, labelfree = [HEADER], []
     for path in sorted((HERE / "results").glob("*.json")):
         result = json.loads(path.read_text())
+        if result.get("benchmark") == "labelfree_influence":
+            labelfree.append(labelfree_section(path.name, result))
+            continue
         flags = [name for name in ("channels_last", "keep_heap") if result.get(name)]
         sections.append(
             f"## `{path.name}`\n\ndevice `{result['device']}`, torch {result['torch']}, {result['threads']} threads, "
@@ -35,7 +52,7 @@ def main() -> None:
             f"{result.get('load_before', 'n/a')}; largest difference batched vs loop on identical draws "
             f"{result['max_abs_diff']:.1e} nats.\n\n{table(result)}\n")
     out = HERE.parent / "book" / "performance.md"
-    out.write_text("\n".join(sections))
+    out.write_text("\n".join(sections + labelfree))
     print(f"wrote {out}")
 
 
