@@ -124,3 +124,28 @@ def test_similarity_rate_by_hand():
     torch.testing.assert_close(rates, torch.tensor([0.5, 0.5, 0.5]), check_dtype=False)
     rates = similarity_rate(scores[:1], train_labels, test_labels[:1], [0.5, 0.75])
     torch.testing.assert_close(rates, torch.tensor([1.0, 2 / 3]), check_dtype=False)
+
+
+def test_training_keeps_best_validation_weights_and_persists_checkpoints(isolated_cache):
+    from lib.labelfree.nets import fit_autoencoder, gaussian_noise, trained_autoencoder
+
+    torch.set_default_dtype(torch.float32)
+    gen = torch.Generator().manual_seed(0)
+    train, val = torch.rand(64, 1, 28, 28, generator=gen), torch.rand(32, 1, 28, 28, generator=gen)
+    model, record, hit = trained_autoencoder("mnist", train, val, seed=0, epochs=3, batch_size=16, patience=5,
+                                             checkpoint_every=2, progress=False)
+    assert not hit and record["checkpoint_epochs"] == [1, 3] and len(record["checkpoints"]) == 2
+    assert record["best_val_loss"] == min(record["val_loss"])
+    # The restored weights give the best validation loss again (same fixed validation noise).
+    with torch.no_grad():
+        noisy = gaussian_noise(0.3)(val, torch.Generator().manual_seed(0 + 1))
+        assert F.mse_loss(model(noisy), val).item() == pytest.approx(record["best_val_loss"], rel=1e-5)
+    # A reloaded model comes with its checkpoints, so TracIn gives the same, non-zero scores.
+    again, record2, hit2 = trained_autoencoder("mnist", train, val, seed=0, epochs=3, batch_size=16, patience=5,
+                                               checkpoint_every=2, progress=False)
+    assert hit2
+    first = tracin(model, record["checkpoints"], train[:4], val[:3])
+    torch.testing.assert_close(tracin(again, record2["checkpoints"], train[:4], val[:3]), first)
+    assert first.abs().max() > 0
+    with pytest.raises(ValueError):
+        fit_autoencoder(model, train, val, epochs=0)

@@ -95,3 +95,17 @@ def test_latent_shift_masks_top_features_to_baseline():
     torch.testing.assert_close(shifts, torch.tensor([[4.0], [4.0], [9.0]]))
     with pytest.raises(ValueError, match="shape"):
         latent_shift(encoder, x, scores[:, :2], [0.5], torch.zeros(1, 4, 1), channel_dim=-1)
+
+
+def test_ecg5000_loader(tmp_path):
+    from lib.data import DatasetError, load_ecg5000
+
+    folder = tmp_path / "ECG5000"
+    folder.mkdir()
+    rows = [[0.5] * 140 + [1], [-1.0] * 140 + [3]]
+    (folder / "ECG5000_TRAIN.csv").write_text("\n".join(",".join(map(str, r)) for r in rows))
+    x, y = load_ecg5000(tmp_path)
+    assert x.shape == (2, 140, 1) and x.dtype == torch.float32 and y.tolist() == [1, 3]
+    assert x[1, 7, 0] == -1.0
+    with pytest.raises(DatasetError, match="ECG5000_TRAIN.csv"):
+        load_ecg5000(tmp_path / "missing")
