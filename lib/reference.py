@@ -113,3 +113,15 @@ LABELFREE_CLAIM4 = {
                               "D-I": (0.10, 0.03), "D-C": (0.06, 0.03), "I-C": (0.09, 0.02)}},
     "ranges": {"another reproduction": {"saliency": (0.32, 0.43), "examples": (0.05, 0.13)}},
 }
+
+# Label-Free XAI, claims 1 and 2 (Crabbé & van der Schaar 2022; public code; seed 003). Both are shown as
+# curves only (no tables): claim 1 "latent shift rises steeply, then flattens; every method beats random;
+# IG best" (MNIST, ECG5000); claim 2 "similarity rate decreases with M; DKNN and SimplEx beat Influence
+# Functions and TracIn". Settings of the public code; cost from seed 003 (NVIDIA Titan RTX).
+LABELFREE_CLAIMS_1_2 = {
+    "feature_fractions": [0.05, 0.1, 0.2, 0.5, 0.8, 1.0],
+    "example_fractions": [0.05, 0.1, 0.2, 0.5, 0.7, 1.0],
+    "ig_steps": 50, "gs_samples": 5, "n_train": 1000, "n_test": 1000,
+    "lissa": {"damping": 1e-3, "scale": 1000, "depth": 100},
+    "cost_hours": {"seed 003": {"influence_functions_ecg_1000": 18, "total": 110}},
+}
