@@ -14,14 +14,7 @@ from torch.func import functional_call, hessian
 
 from lib.labelfree import dknn, influence_functions, per_example_gradients, similarity_rate, simplex, tracin
 from lib.labelfree.examples import influence_scores
-
-
-@pytest.fixture(autouse=True)
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+from test_labelfree_features import float64  # noqa: F401  (autouse fixture: exact checks in double precision)
 
 
 class TinyAutoencoder(nn.Module):
@@ -149,3 +142,13 @@ def test_training_keeps_best_validation_weights_and_persists_checkpoints(isolate
     assert first.abs().max() > 0
     with pytest.raises(ValueError):
         fit_autoencoder(model, train, val, epochs=0)
+
+
+def test_influence_scores_for_several_dampings_match_single_solves():
+    gen = torch.Generator().manual_seed(1)
+    g_test, g_train, factors = (torch.randn(n, 7, generator=gen) for n in (3, 4, 5))
+    many = influence_scores(g_test, g_train, factors, 5, [0.01, 1.0])
+    for lam, got in zip([0.01, 1.0], many):
+        dense = factors.T @ factors / 5 + lam * torch.eye(7)
+        torch.testing.assert_close(got, g_test @ torch.linalg.solve(dense, g_train.T))
+        torch.testing.assert_close(influence_scores(g_test, g_train, factors, 5, lam), got)

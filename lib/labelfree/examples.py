@@ -106,21 +106,25 @@ def gauss_newton_factors(autoencoder: nn.Module, inputs: torch.Tensor, chunk_siz
 
 
 def influence_scores(test_grads: torch.Tensor, train_grads: torch.Tensor, factors: torch.Tensor,
-                     n_curvature: int, damping: float) -> torch.Tensor:
+                     n_curvature: int, damping):
     """gᵀ(H + λI)⁻¹gⁿ for all pairs (test × train), H = UᵀU / n, solved exactly with the Woodbury identity.
 
-    (H + λI)⁻¹ = (I − Uᵀ(nλI + UUᵀ)⁻¹U)/λ, so only an R × R system (R = rows of U) is solved, in float64.
+    (H + λI)⁻¹ = (I − Uᵀ(nλI + UUᵀ)⁻¹U)/λ, so only the R × R kernel UUᵀ (R = rows of U) is inverted, through
+    its eigendecomposition in float64; a sequence of dampings reuses it and returns one matrix per damping.
     """
-    if damping <= 0:
+    dampings = [damping] if isinstance(damping, (int, float)) else list(damping)
+    if min(dampings) <= 0:
         raise ValueError("damping must be positive")
     dims = {test_grads.shape[1], train_grads.shape[1], factors.shape[1]}
     if len(dims) != 1:
         raise ValueError(f"gradients and factors disagree on the number of parameters: {dims}")
-    kernel = (factors @ factors.T).double()
-    kernel.diagonal().add_(n_curvature * damping)
-    solved = torch.linalg.solve(kernel, (factors @ train_grads.T).double())                  # (R, N)
-    correction = (test_grads @ factors.T).double() @ solved
-    return ((test_grads @ train_grads.T).double() - correction).div(damping).to(test_grads.dtype)
+    eigenvalues, eigenvectors = torch.linalg.eigh((factors @ factors.T).double())
+    left = (test_grads @ factors.T).double() @ eigenvectors                                  # (M, R)
+    right = eigenvectors.T @ (factors @ train_grads.T).double()                              # (R, N)
+    dot = (test_grads @ train_grads.T).double()
+    scores = [((dot - (left / (eigenvalues.clamp_min(0) + n_curvature * lam)) @ right) / lam).to(test_grads.dtype)
+              for lam in dampings]
+    return scores[0] if isinstance(damping, (int, float)) else scores
 
 
 def influence_terms(autoencoder: nn.Module, train_inputs: torch.Tensor, test_inputs: torch.Tensor, loss=F.mse_loss,
@@ -202,10 +206,10 @@ def example_importance(model: nn.Module, checkpoints: list[dict], ranked: torch.
     scores, seconds = {}, {}
     start = time.perf_counter()
     terms = influence_terms(model, ranked, test, loss, curvature, chunk_size=chunk_size)
-    scores["Influence Functions"] = influence_scores(*terms, damping)
+    main, *extra = influence_scores(*terms, [damping, *extra_dampings])
+    scores["Influence Functions"] = main
     seconds["Influence Functions"] = time.perf_counter() - start
-    for extra in extra_dampings:
-        scores[f"Influence Functions (λ = {extra:g})"] = influence_scores(*terms, extra)
+    scores.update({f"Influence Functions (λ = {lam:g})": s for lam, s in zip(extra_dampings, extra)})
     methods = {
         "TracIn": lambda: tracin(model, checkpoints, ranked, test, loss, lr, chunk_size),
         "DKNN": lambda: dknn(representations(model.encoder, ranked), representations(model.encoder, test)),
