@@ -39,6 +39,8 @@ timing_steps = 2           # timed GCE and VAE steps per data set
 classifier_timing_steps = 20
 
 # %%
+import os
+
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
@@ -94,6 +96,9 @@ for name in datasets:
 cost = pd.DataFrame(rows).set_index("data set")
 display(cost.round(3))
 print("\n".join(notes))
+# Other work on the machine inflates all three timings; the ratios suffer less, but say how busy it was.
+print("load average (1, 5, 15 min) after timing: " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+      + f" on {os.cpu_count()} cores")
 
 # %%
 ax = cost[["GCE / VAE", "seed 000 GCE / VAE"]].plot.bar(logy=True, figsize=(6, 3), rot=0)
