@@ -85,3 +85,23 @@ def test_every_parameter_of_every_notebook_is_seen_by_papermill():
                     if line and not line.startswith("#")}
         parsed = {p.name for p in PythonTranslator.inspect(cells[0])}
         assert parsed == assigned, f"{source.name}: papermill cannot parse {sorted(assigned - parsed)}"
+
+
+def test_smoke_profile_matches_the_notebook_defaults():
+    """nbval compares against notebooks/*.ipynb, executed with each notebook's own defaults; the smoke
+    profile must describe that same run, or `make smoke` and CI would check different things."""
+    import ast
+
+    import jupytext
+
+    profile = runner.load_profile("smoke")
+    for name, entry in profile.items():
+        cell = next(c for c in jupytext.read(runner.NOTEBOOKS / f"{name}.py").cells
+                    if "parameters" in c.metadata.get("tags", []))
+        defaults = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body
+                    if isinstance(node, ast.Assign)}
+        for variant in entry if isinstance(entry, list) else [entry]:
+            for key, value in variant.items():
+                if key != "output":
+                    assert key in defaults, f"{name}: smoke sets {key}, which is not a parameter"
+                    assert defaults[key] == value, f"{name}: smoke {key} = {value!r}, default {defaults[key]!r}"
