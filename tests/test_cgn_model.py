@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from lib.cgn import losses as L
-from lib.cgn import masks as K
+from lib.cgn import quality as K
 from lib.cgn import training as T
 from lib.cgn.model import CGN, compose, counterfactual_dataset, shuffle
 
@@ -130,3 +130,11 @@ def test_resume_after_interruption_matches_uninterrupted(real_data_root, tmp_pat
     assert resumed.meta["adversarial"] == reference.meta["adversarial"]
     assert not list((tmp_path / "b" / "checkpoints").glob("*.pt"))  # removed once the model is cached
     assert T.train_cgn("colored", **settings).meta["cache_hit"]
+
+
+def test_cue_accuracy_nearest_colour():
+    centroids = torch.eye(3)                                    # three classes: red, green, blue
+    labels = torch.tensor([0, 1, 2, 2])
+    images = centroids[labels][:, :, None, None].expand(-1, -1, 8, 8) * 0.8  # darker, still nearest
+    assert K.cue_accuracy(images, labels, centroids) == 1.0
+    assert K.cue_accuracy(images, torch.tensor([1, 2, 0, 0]), centroids) == 0.0

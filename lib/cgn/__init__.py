@@ -7,4 +7,4 @@ from .classifier import InvariantClassifier, evaluate, train_invariant_classifie
 from .model import CGN, compose, counterfactual_dataset, shuffle
 from .training import PAPER_STEPS, VARIANT_SETTINGS, default_losses, train_cgn
 from .variants import VARIANTS, counterfactual_mnist
-from .masks import mask_intact, real_mask_statistics, shape_classifier
+from .quality import cue_accuracy, cue_centroids, mask_intact, real_mask_statistics, shape_classifier

@@ -56,7 +56,11 @@ def build_models(variant: str, ngf: int = 32) -> tuple[M.CGN, torch.nn.Module]:
     (linear for C/DC, conv for W)."""
     settings = VARIANT_SETTINGS[variant]
     cgn = M.CGN(ngf=ngf, init=settings["init"], init_gain=settings["init_gain"])
-    disc = L.LinearDiscriminator() if settings["discriminator"] == "linear" else L.ConvDiscriminator()
+    if settings["discriminator"] == "linear":
+        disc = L.LinearDiscriminator()   # PyTorch's default initialisation, as the original
+    else:
+        disc = L.ConvDiscriminator()
+        M.init_weights(disc, "normal", 0.02)  # the original initialises its conv discriminator N(0, 0.02)
     return cgn, disc
 
 

@@ -64,7 +64,7 @@ def _check(variant: str, split: str) -> None:
         raise DatasetError(f"unknown split {split!r}; choose from {list(SPLITS)}")
 
 
-def _digits(split: str, root) -> tuple[torch.Tensor, torch.Tensor]:
+def digits_32(split: str, root=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Grey digits (N, 1, 32, 32) in [0, 1] (nearest 28 -> 32 resize) and labels."""
     images, labels = load_split("mnist", split, root)
     grey = F.interpolate(images.unsqueeze(1).float() / 255.0, size=(SIZE, SIZE), mode="nearest")
@@ -120,7 +120,7 @@ def build_variant(variant: str, split: str, root=None) -> tuple[torch.Tensor, to
     """Build a variant from scratch (no cache): images (N, 3, 32, 32) in [0, 1] and labels."""
     _check(variant, split)
     gen = torch.Generator().manual_seed(_SEEDS[variant, split])
-    grey, labels = _digits(split, root)
+    grey, labels = digits_32(split, root)
     n = len(labels)
     if variant == "colored":
         colour = COLORED_CLASS_COLOURS[_cue_index(labels, split, gen)]
@@ -152,7 +152,7 @@ def _source_fingerprint(variant: str, split: str, root) -> dict:
 @functools.lru_cache(maxsize=8)
 def _cached_uint8(variant: str, split: str, root: str) -> tuple[torch.Tensor, torch.Tensor]:
     spec = _source_fingerprint(variant, split, root)
-    key = cache_key(spec, code=(build_variant, random_crops, _load_textures, _digits, _cue_index))
+    key = cache_key(spec, code=(build_variant, random_crops, _load_textures, digits_32, _cue_index))
     path = cache_dir() / "data" / f"cgn-{variant}-{split}-{key}.pt"
     if path.is_file():
         stored = torch.load(path, weights_only=True)

@@ -1,5 +1,14 @@
-"""Is a CGN's digit mask intact? Mask statistics per digit class and a shape classifier for masks.
+"""Measures of a CGN's samples: are the digit masks intact, and do texture and background follow their
+own labels?
 
+Cue control. A counterfactual is only useful if each mechanism obeys its own label. We measure it with a
+nearest-centroid "cue classifier" fitted on the *real* training images: per class, the mean colour of
+the digit pixels (foreground) and of the other pixels (background), using the binarised digit as the
+mask. A generated foreground (background) is assigned the class of the nearest centroid of its mean
+colour; the cue accuracy is how often that class is the label given to the texture (background)
+mechanism. On colored MNIST every background is black, so only the foreground cue is defined.
+
+Intact masks.
 A mask of digit k counts as *intact* when, over ``n`` masks sampled for class k,
 - its mean value (the digit's area) lies in [AREA_MIN, AREA_MAX]: real binarised MNIST digits on 32×32
   cover 0.11–0.24 of the image per class (see ``real_mask_statistics``), an empty mask is 0 and a full or
@@ -15,9 +24,9 @@ import torch
 from torch import nn
 
 from ..cache import fingerprint, load_or_train
-from ..data import load_split
 from ..train import seed_everything, train_classifier
 from .losses import border_band
+from .variants import counterfactual_mnist, digits_32
 
 AREA_MIN, AREA_MAX = 0.03, 0.5
 BORDER_MAX = 0.1
@@ -31,9 +40,8 @@ def mask_area_and_border(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def binarised_digits(split: str = "train", root=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real MNIST digits as the variants draw them: nearest 28 -> 32 resize, > 0.1; (N, 1, 32, 32)."""
-    images, labels = load_split("mnist", split, root)
-    grey = nn.functional.interpolate(images.unsqueeze(1).float() / 255.0, size=(32, 32), mode="nearest")
+    """Real MNIST digits binarised as the variants draw them (> 0.1 after the resize); (N, 1, 32, 32)."""
+    grey, labels = digits_32(split, root)
     return (grey > 0.1).float(), labels
 
 
@@ -106,3 +114,24 @@ def mask_intact(cgn, n_per_class: int = 100, seed: int = 0, classifier=None) -> 
         accuracy = (predicted == torch.arange(10, device=area.device)[:, None]).float().mean(1)
         intact &= accuracy >= ACCURACY_MIN
     return {"area": area.cpu(), "border": border.cpu(), "accuracy": accuracy.cpu(), "intact": intact.cpu()}
+
+
+def cue_centroids(variant: str) -> dict[str, torch.Tensor]:
+    """Per-class mean RGB of the digit pixels ("foreground") and the other pixels ("background") of the
+    real training split, (10, 3) each; "background" is absent for colored MNIST (always black)."""
+    images, labels = counterfactual_mnist(variant, "train")
+    digits, digit_labels = binarised_digits("train")
+    if not torch.equal(labels, digit_labels):
+        raise RuntimeError("the variant's training split is not in the order of the MNIST training file")
+    fg = (images * digits).sum((2, 3)) / digits.sum((2, 3)).clamp_min(1)
+    bg = (images * (1 - digits)).sum((2, 3)) / (1 - digits).sum((2, 3)).clamp_min(1)
+    centroids = {"foreground": torch.stack([fg[labels == k].mean(0) for k in range(10)])}
+    if variant != "colored":
+        centroids["background"] = torch.stack([bg[labels == k].mean(0) for k in range(10)])
+    return centroids
+
+
+def cue_accuracy(images: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor) -> float:
+    """Fraction of images (N, 3, H, W) whose mean colour is nearest to the centroid of their label."""
+    colours = images.mean((2, 3)).cpu()
+    return (torch.cdist(colours, centroids).argmin(1) == labels.cpu()).float().mean().item()
