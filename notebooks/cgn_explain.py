@@ -50,7 +50,6 @@ seeds = [0]
 device = "auto"
 cgn_steps = 30             # CGN training steps, as the claim-1 notebook (paper about 46875)
 cgn_ngf = 32               # CGN base width (paper 32)
-gan_steps = 40
 n_original = 1000
 n_generated = 1000
 classifier_epochs = 1
@@ -68,13 +67,12 @@ from lib import reference
 from lib.cgn import explain, robustness
 from lib.cgn.classifier import train_invariant_classifier
 from lib.cgn.quality import binarised_digits
-from lib.cgn.training import train_cgn
 from lib.train import accuracy, device_name, pick_device
 from lib.verdict import VerdictLog
 
 dev = pick_device(device)
 seed004 = reference.CGN_TABLE3["gradcam_iou"]["seed 004"]
-settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps, "n_original": n_original,
+settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "n_original": n_original,
             "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_explain": n_explain,
             "cam_threshold": explain.CAM_THRESHOLD}
 data_note = ("MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
@@ -98,10 +96,9 @@ for variant in variants:
     test_images, test_labels = robustness.real_split(variant, "test", n_explain)
     assert torch.equal(test_labels, mask_labels)  # the masks are those of the same digits
     for seed in seeds:
-        sets = robustness.training_sets(variant, seed, n_original=n_original, n_generated=n_generated,
-                                        cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, gan_steps=gan_steps, device=dev,
-                                        progress=progress)
-        cgn = train_cgn(variant, steps=cgn_steps, seed=seed, device=dev, ngf=cgn_ngf, progress=progress)
+        cgn, counterfactual_set = robustness.counterfactual_set(variant, seed, n_images=n_generated, cgn_steps=cgn_steps,
+                                                                cgn_ngf=cgn_ngf, device=dev, progress=progress)
+        sets = {"original": robustness.real_split(variant, "train", n_original), "CGN": counterfactual_set}
         gen = torch.Generator(device=dev).manual_seed(5000 + seed)
         shape, texture, background = (torch.randint(10, (n_explain,), generator=gen, device=dev) for _ in range(3))
         counterfactuals = cgn.sample(shape, texture, background, generator=gen)["composite"].cpu()

@@ -26,16 +26,24 @@ def real_split(variant: str, split: str, n: int | None = None) -> tuple[torch.Te
     return images[:n], labels[:n]
 
 
+def counterfactual_set(variant: str, seed: int, *, n_images: int, cgn_steps: int, cgn_ngf: int, device="auto",
+                       progress: bool = True):
+    """The variant's CGN for ``seed`` (from the cache when any notebook trained it with these settings) and
+    ``n_images`` of its counterfactuals (one per mask, drawn with the seed), on the CPU."""
+    cgn = train_cgn(variant, steps=cgn_steps, seed=seed, device=device, ngf=cgn_ngf, progress=progress)
+    return cgn, tuple(t.cpu() for t in counterfactual_dataset(cgn, n_images, seed=seed))
+
+
 def training_sets(variant: str, seed: int, *, n_original: int, n_generated: int, cgn_steps: int, cgn_ngf: int,
                   gan_steps: int, device="auto", progress: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """The four training sets of Table 3 for one seed (GAN and CGN trained with that seed, on the CPU
-    for the data sets: the classifier moves them to its device)."""
+    """The four training sets of Table 3 for one seed (GAN and CGN trained with that seed), on the CPU:
+    the classifier moves them to its device."""
     dev = pick_device(device)
     original = real_split(variant, "train", n_original)
     generator, _ = train_gan(variant, steps=gan_steps, seed=seed, device=dev, progress=progress)
     gan = tuple(t.cpu() for t in gan_dataset(generator, n_generated, seed=seed))
-    cgn = train_cgn(variant, steps=cgn_steps, seed=seed, device=dev, ngf=cgn_ngf, progress=progress)
-    counterfactual = tuple(t.cpu() for t in counterfactual_dataset(cgn, n_generated, seed=seed))
+    _, counterfactual = counterfactual_set(variant, seed, n_images=n_generated, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf,
+                                           device=dev, progress=progress)
     both = tuple(torch.cat(pair) for pair in zip(original, counterfactual))
     return {"original": original, "GAN": gan, "CGN": counterfactual, "original + CGN": both}
 
