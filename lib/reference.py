@@ -124,10 +124,10 @@ CGN_TABLE3 = {
                                  "wildlife": (0.388, 0.442)}},
 }
 
-# CGN (Sauer & Geiger 2021), MNIST claims 1 and 4: the generator itself (reference/cgn.md, seed 004 App. C).
+# CGN (Sauer & Geiger 2021), MNIST claims 1 and 2: the generator itself (reference/cgn.md, seed 004 App. C).
 # "collapse": share of 20 colored-MNIST runs in which all 10 digit masks are intact, with and without seed
 # 004's edge loss (its Fig. 7), and its mean classifier test accuracy (range) with the edge loss.
-# The MNIST loss ablation (claim 4) was run by nobody: there are no numbers to compare with.
+# The MNIST loss ablation (claim 2 of book/cgn.md) was run by nobody: there are no numbers to compare with.
 CGN_NUMBERS = {
     "collapse": {"with_edge": 0.75, "without_edge": 0.0, "runs": 20,
                  "test_accuracy_with_edge": {"mean": 89.8, "range": (73.3, 93.9)}},
