@@ -28,8 +28,11 @@ smoke cpu paper: $(STAMP)  ## re-execute every notebook with a profile into book
 baselines: $(STAMP)  ## re-execute notebooks/*.ipynb with their own (smoke) parameters for nbval
 	$(BIN)/python -m lib.runner --profile smoke --baseline
 
-bench: $(STAMP)  ## time the information-flow estimator against a per-alpha loop
-	$(BIN)/python benchmarks/bench_gce.py --json benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d).json
+RESULT = benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d)
+bench: $(STAMP)  ## time the speed-critical estimators (GCE flow, label-free influence functions, CGN steps)
+	$(BIN)/python benchmarks/bench_gce.py --json $(RESULT)_gce.json
+	$(BIN)/python benchmarks/bench_labelfree.py --json $(RESULT)_labelfree.json
+	$(BIN)/python benchmarks/bench_cgn.py --json $(RESULT)_cgn.json
 	$(BIN)/python benchmarks/summarise.py
 
 clean:
