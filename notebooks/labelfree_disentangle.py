@@ -118,7 +118,7 @@ for name, (train, test) in data.items():
                                    c["batch_size"], gs_samples=gs_samples, progress=progress)
     print(f"{name}: {int(results[name]['cached'].sum())} of {len(results[name])} models loaded from the cache; "
           f"training took {results[name]['seconds'].sum():.0f} s in all")
-    display(results[name].drop(columns=["tv_weight", "tv", "cached"]).round(3))
+    display(results[name].drop(columns=["tv_weight", "cached"]).round(3))
 
 # %% [markdown]
 # ## PCC against β
@@ -146,9 +146,9 @@ for name, (train, test) in data.items():
 # ## Seed 003's extension: a total-variation attribution prior (MNIST)
 # Training adds λ·Σ_batch TV(φ), φ the label-free GradientShap attributions of the batch (zero baseline,
 # `tv_samples` draws of α per image and step, kept differentiable), TV the sum of absolute differences of
-# neighbouring pixels (Erion et al.). Seed 003 reports that the PCC then falls with β. The column `tv` is the
-# prior's total variation per batch at the end of training: λ·tv is to be compared with the VAE loss per
-# image (`rec` + KL terms, hundreds of nats on MNIST), which tells how hard the prior can push.
+# neighbouring pixels (Erion et al.). Seed 003 reports that the PCC then falls with β. The column `attr_tv`
+# (total variation per test image of the label-free attributions, in both tables) shows how much the prior
+# changed what it penalises.
 
 # %%
 prior = {}
