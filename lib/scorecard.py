@@ -10,9 +10,14 @@ HEADER = """# Scorecard
 
 Every checked metric of every claim notebook, generated from the verdict records in `book/records/`
 by `python -m lib.scorecard` (do not edit by hand). *Ours* is the mean ± sample standard deviation over
-the seeds listed; the profile and device say how the number was produced.
+the seeds listed; the profile and device say how the number was produced. A claim page counts as
+reproduced when all its checked metrics are; the pages themselves say what a partial result means.
+"""
 
-| claim | metric | paper | reproductions | ours | criterion | verdict | profile, seeds, device, data |
+PAPERS = {"gce": "Generative Causal Explanations", "labelfree": "Label-Free Explainability",
+          "cgn": "Counterfactual Generative Networks (MNIST)"}
+
+DETAIL_HEADER = """| claim | metric | paper | reproductions | ours | criterion | verdict | profile, seeds, device, data |
 |---|---|---|---|---|---|---|---|
 """
 
@@ -22,22 +27,53 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(records: list[dict]) -> str:
-    rows = []
+def _page(record: dict) -> str:
+    return record.get("output", Path(record["notebook"]).stem)
+
+
+def _paper(record: dict) -> str:
+    return PAPERS.get(_page(record).split("_")[0], "Other")
+
+
+def _detail_row(r: dict) -> str:
+    reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
+    verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
+    run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}" + (f"; {r['data']}" if r.get("data") else "")
+    return "| " + " | ".join([
+        f"[{_cell(r['claim'])}](executed/{_page(r)}.ipynb)",
+        _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),
+        _cell(reproductions), format_value(r["ours"]["mean"], r["ours"]["sd"]),
+        _cell(r["criterion"]), verdict, _cell(run)]) + " |"
+
+
+def _summary(records: list[dict]) -> str:
+    """One row per claim page: how many of its metrics hold."""
+    pages: dict[str, list[dict]] = {}
     for r in records:
-        page = r.get("output", Path(r["notebook"]).stem)
-        reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
-        verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
-        run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}" + (f"; {r['data']}" if r.get("data") else "")
-        rows.append("| " + " | ".join([
-            f"[{_cell(r['claim'])}](executed/{page}.ipynb)",
-            _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),
-            _cell(reproductions), format_value(r["ours"]["mean"], r["ours"]["sd"]),
-            _cell(r["criterion"]), verdict, _cell(run)]) + " |")
-    if not rows:
-        rows.append("| (no records yet) | | | | | | | |")
+        pages.setdefault(_page(r), []).append(r)
+    rows = ["| paper | claim page | profile | metrics reproduced | verdict |", "|---|---|---|---|---|"]
+    for page, group in sorted(pages.items(), key=lambda item: (list(PAPERS.values()).index(_paper(item[1][0]))
+                                                               if _paper(item[1][0]) in PAPERS.values() else 99,
+                                                               item[0])):
+        held = sum(r["passed"] for r in group)
+        verdict = ("✅ reproduced" if held == len(group) else "❌ not reproduced" if held == 0
+                   else "◐ partly reproduced")
+        rows.append(f"| {_paper(group[0])} | [{_cell(group[0]['claim'])}](executed/{page}.ipynb) | "
+                    f"{group[0]['profile']} | {held} of {len(group)} | {verdict} |")
+    return "\n".join(rows)
+
+
+def render(records: list[dict]) -> str:
+    if not records:
+        return HEADER + "\n(no records yet)\n\n0 of 0 checked metrics reproduced.\n"
     held = sum(r["passed"] for r in records)
-    return HEADER + "\n".join(rows) + f"\n\n{held} of {len(records)} checked metrics reproduced.\n"
+    parts = [HEADER, "\n## Summary by claim page\n\n", _summary(records),
+             f"\n\n{held} of {len(records)} checked metrics reproduced.\n"]
+    for paper in [*PAPERS.values(), "Other"]:
+        group = [r for r in records if _paper(r) == paper]
+        if group:
+            parts.append(f"\n## {paper}\n\n" + DETAIL_HEADER + "\n".join(_detail_row(r) for r in group) + "\n")
+    return "".join(parts)
 
 
 def main(argv=None) -> None:

@@ -95,7 +95,21 @@ def test_render_has_one_row_per_record_and_the_count(tmp_path):
     assert "(executed/gce_headline.ipynb)" in rows[0]
 
 
+def test_render_summarises_each_claim_page():
+    log = make_log()
+    log.add("accuracy", [0.9], ">= 0.8", True)
+    log.add("flow", [0.3], "> 0.5", False)
+    other = VerdictLog("other claim", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
+    other.add("test accuracy", [0.9], ">= 0.8", True)
+    page = render(log.records + other.records)
+    summary = [line for line in page.splitlines() if line.startswith("| Generative") or line.startswith("| Counter")]
+    assert len(summary) == 2
+    assert "1 of 2" in summary[0] and "partly reproduced" in summary[0]
+    assert "1 of 1" in summary[1] and "✅ reproduced" in summary[1]
+    assert page.index("## Generative Causal Explanations") < page.index("## Counterfactual Generative Networks")
+
+
 def test_render_without_records():
     page = render([])
-    assert len(table_rows(page)) == 1 and "no records yet" in page
+    assert "no records yet" in page
     assert "0 of 0 checked metrics reproduced." in page
