@@ -53,7 +53,7 @@ batch_size = 300
 n_test = 200               # test images explained (paper: all 10000)
 subtrain_size = 1000       # explained training examples, 100 per class
 gs_samples = 5             # GradientShap samples (captum default)
-raw_dknn = True            # also DKNN on raw 0-255 pixels, the public code's defect
+raw_dknn = True            # also DKNN on raw 0-255 pixels, as the public code did
 
 # %%
 import numpy as np
