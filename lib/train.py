@@ -1,6 +1,7 @@
 """Seeding, device choice and the classifier's training loop."""
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import random
@@ -84,3 +85,25 @@ def train_classifier(model, x: torch.Tensor, y: torch.Tensor, epochs: int, batch
                 sched.step()
     model.eval()
     return {"loss": torch.stack(losses).cpu().tolist(), "seconds": time.perf_counter() - start}
+
+
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss and says when to stop: after
+    ``patience`` epochs without improvement. ``restore`` loads the best weights back."""
+
+    def __init__(self, patience: int):
+        self.patience, self.waiting = patience, 0
+        self.best, self.best_epoch, self.best_state = float("inf"), None, None
+
+    def step(self, val_loss: float, model, epoch: int) -> bool:
+        """Record epoch ``epoch`` (0-based); True when training should stop."""
+        if val_loss < self.best:
+            self.best, self.best_epoch, self.waiting = val_loss, epoch + 1, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+        else:
+            self.waiting += 1
+        return self.waiting >= self.patience
+
+    def restore(self, model):
+        model.load_state_dict(self.best_state)
+        return model.eval()

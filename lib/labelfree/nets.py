@@ -13,7 +13,6 @@ memory only, so a reloaded model had none).
 """
 from __future__ import annotations
 
-import copy
 import time
 
 import torch
@@ -22,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..cache import fingerprint, load_or_train
-from ..train import seed_everything
+from ..train import EarlyStopping, seed_everything
 
 
 class MnistEncoder(nn.Module):
@@ -114,7 +113,7 @@ def fit_autoencoder(model: Autoencoder, train_x: torch.Tensor, val_x: torch.Tens
     gen = torch.Generator(device=train_x.device).manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
     record = {"train_loss": [], "val_loss": [], "checkpoints": [], "checkpoint_epochs": []}
-    best, best_state, waiting = float("inf"), None, 0
+    stopper = EarlyStopping(patience)
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc="autoencoder", disable=not progress, mininterval=2)
     for epoch in bar:
@@ -139,16 +138,11 @@ def fit_autoencoder(model: Autoencoder, train_x: torch.Tensor, val_x: torch.Tens
             record["checkpoints"].append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
             record["checkpoint_epochs"].append(epoch + 1)
         bar.set_postfix(train=f"{total / len(train_x):.4f}", val=f"{val:.4f}")
-        if val < best:
-            best, best_state, waiting = val, copy.deepcopy(model.state_dict()), 0
-            record["best_epoch"] = epoch + 1
-        else:
-            waiting += 1
-            if waiting >= patience:
-                break
-    model.load_state_dict(best_state)
-    model.eval()
-    record.update(epochs_run=len(record["val_loss"]), best_val_loss=best, seconds=time.perf_counter() - start)
+        if stopper.step(val, model, epoch):
+            break
+    stopper.restore(model)
+    record.update(epochs_run=len(record["val_loss"]), best_epoch=stopper.best_epoch, best_val_loss=stopper.best,
+                  seconds=time.perf_counter() - start)
     return record
 
 

@@ -11,7 +11,6 @@ outputs; ours to logits.
 """
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -21,7 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..cache import fingerprint, load_or_train
-from ..train import seed_everything
+from ..train import EarlyStopping, seed_everything
 from .examples import dknn, representations
 from .features import feature_importance
 from .nets import Autoencoder, MnistDecoder, MnistEncoder, fit_autoencoder, gaussian_noise, mnist_autoencoder
@@ -60,7 +59,7 @@ def fit_classifier(model, train, val, epochs: int, batch_size: int, patience: in
     gen = torch.Generator(device=x.device).manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-5)
     record = {"train_loss": [], "val_loss": [], "val_accuracy": []}
-    best, best_state, waiting = float("inf"), None, 0
+    stopper = EarlyStopping(patience)
     start = time.perf_counter()
     for epoch in tqdm(range(epochs), desc="classifier", disable=not progress, mininterval=2):
         model.train()
@@ -78,16 +77,10 @@ def fit_classifier(model, train, val, epochs: int, batch_size: int, patience: in
         record["train_loss"].append(total / len(x))
         record["val_loss"].append(val)
         record["val_accuracy"].append((logits.argmax(-1) == val_y).float().mean().item())
-        if val < best:
-            best, best_state, waiting = val, copy.deepcopy(model.state_dict()), 0
-            record["best_epoch"] = epoch + 1
-        else:
-            waiting += 1
-            if waiting >= patience:
-                break
-    model.load_state_dict(best_state)
-    model.eval()
-    record.update(best_val_loss=best, seconds=time.perf_counter() - start)
+        if stopper.step(val, model, epoch):
+            break
+    stopper.restore(model)
+    record.update(best_epoch=stopper.best_epoch, best_val_loss=stopper.best, seconds=time.perf_counter() - start)
     return record
 
 
