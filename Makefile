@@ -19,6 +19,10 @@ book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
+# nbval compares numbers, and float reductions depend on the thread count: tests and baselines use one.
+test baselines: export OMP_NUM_THREADS := 1
+test baselines: export MKL_NUM_THREADS := 1
+
 test: $(STAMP)  ## unit tests, jupytext pairing, book build with -W, nbval on the smoke profile
 	$(BIN)/python -m pytest
 
