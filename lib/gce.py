@@ -9,7 +9,6 @@ from tqdm.auto import tqdm
 
 from . import classifiers
 from .cache import fingerprint, load_or_train
-from .classifiers import build_classifier
 from .nets import VAE, CNNClassifier, Decoder, Encoder
 from .train import seed_everything, train_classifier
 
@@ -346,7 +345,7 @@ def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int
     spec = {"n_classes": n_classes, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
             "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
     seed_everything(seed)
-    model = build_classifier(architecture, n_classes).to(x.device)
+    model = classifiers.build_classifier(architecture, n_classes).to(x.device)
     code = (CNNClassifier, train_classifier)
     if architecture != "cnn":
         spec["architecture"] = architecture
