@@ -51,6 +51,7 @@ def _summary(records: list[dict]) -> str:
     pages: dict[str, list[dict]] = {}
     for r in records:
         pages.setdefault(_page(r), []).append(r)
+    claims = [group[0]["claim"] for group in pages.values()]
     rows = ["| paper | claim page | profile | metrics reproduced | verdict |", "|---|---|---|---|---|"]
     for page, group in sorted(pages.items(), key=lambda item: (list(PAPERS.values()).index(_paper(item[1][0]))
                                                                if _paper(item[1][0]) in PAPERS.values() else 99,
@@ -58,7 +59,10 @@ def _summary(records: list[dict]) -> str:
         held = sum(r["passed"] for r in group)
         verdict = ("✅ reproduced" if held == len(group) else "❌ not reproduced" if held == 0
                    else "◐ partly reproduced")
-        rows.append(f"| {_paper(group[0])} | [{_cell(group[0]['claim'])}](executed/{page}.ipynb) | "
+        title = group[0]["claim"]
+        if claims.count(title) > 1 and "-" in page:  # one notebook run on several variants: name the run
+            title += f" ({page.split('-', 1)[1]})"
+        rows.append(f"| {_paper(group[0])} | [{_cell(title)}](executed/{page}.ipynb) | "
                     f"{group[0]['profile']} | {held} of {len(group)} | {verdict} |")
     return "\n".join(rows)
 

@@ -166,7 +166,7 @@ for name in list(configs)[1:]:
             [per_seed.loc[("all losses", s), "classifier test accuracy"]
              - per_seed.loc[(name, s), "classifier test accuracy"] for s in seeds],
             "degraded: test accuracy −0.05, or 2 more broken masks, or shape accuracy −0.1", degraded,
-            note=f"broken masks +{drops['intact masks']:.1f}, shape accuracy −{drops['shape accuracy']:.2f}, "
+            note=f"broken masks {drops['intact masks']:+.1f}, shape accuracy {-drops['shape accuracy']:+.2f}, "
                  f"μ_mask {summary.loc[name, 'μ_mask']:.2f} (all losses {full['μ_mask']:.2f})")
 paper_test = reference.CGN_TABLE3["table"]["paper"][variant]["CGN"][1] / 100
 log.add("all losses: invariant-classifier test accuracy",

@@ -113,3 +113,13 @@ def test_render_without_records():
     page = render([])
     assert "no records yet" in page
     assert "0 of 0 checked metrics reproduced." in page
+
+
+def test_summary_names_the_run_when_one_claim_has_several_pages():
+    records = []
+    for output in ("cgn_table3-colored", "cgn_table3-wildlife"):
+        log = VerdictLog("Table 3", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
+        records.append({**log.add("test accuracy", [0.9], ">= 0.8", True), "output": output})
+    summary = [line for line in render(records).splitlines() if line.startswith("| Counter")]
+    assert "[Table 3 (colored)](executed/cgn_table3-colored.ipynb)" in summary[0]
+    assert "[Table 3 (wildlife)](executed/cgn_table3-wildlife.ipynb)" in summary[1]
