@@ -53,9 +53,8 @@ def _summary(records: list[dict]) -> str:
         pages.setdefault(_page(r), []).append(r)
     claims = [group[0]["claim"] for group in pages.values()]
     rows = ["| paper | claim page | profile | metrics reproduced | verdict |", "|---|---|---|---|---|"]
-    for page, group in sorted(pages.items(), key=lambda item: (list(PAPERS.values()).index(_paper(item[1][0]))
-                                                               if _paper(item[1][0]) in PAPERS.values() else 99,
-                                                               item[0])):
+    order = [*PAPERS.values(), "Other"]
+    for page, group in sorted(pages.items(), key=lambda item: (order.index(_paper(item[1][0])), item[0])):
         held = sum(r["passed"] for r in group)
         verdict = ("✅ reproduced" if held == len(group) else "❌ not reproduced" if held == 0
                    else "◐ partly reproduced")
