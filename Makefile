@@ -29,8 +29,8 @@ test: $(STAMP)  ## unit tests, jupytext pairing, book build with -W, nbval on th
 smoke cpu paper: $(STAMP)  ## re-execute every notebook with a profile into book/executed/
 	$(BIN)/python -m lib.runner --profile $@
 
-baselines: $(STAMP)  ## re-execute notebooks/*.ipynb with their own (smoke) parameters for nbval
-	$(BIN)/python -m lib.runner --profile smoke --baseline
+baselines: $(STAMP)  ## smoke runs over 5 seeds -> notebooks/baselines/*.json; seed 0 -> notebooks/*.ipynb (nbval)
+	$(BIN)/python -m lib.regression --seeds 5 --jobs 2
 
 RESULT = benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d)
 bench: $(STAMP)  ## time the speed-critical estimators (GCE flow, label-free influence functions, CGN steps)

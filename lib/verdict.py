@@ -1,12 +1,65 @@
-"""Verdict records: one small JSON file per checked metric, read by the book's scorecard."""
+"""Verdict records (one small JSON file per checked metric, read by the book's scorecard) and the
+regression check that CI runs on the smoke profile.
+
+The regression check compares each checked quantity of a smoke run with a baseline measured over
+several seeds (``notebooks/baselines/<notebook>.json``, written by ``python -m lib.regression``):
+a quantity passes when it lies within ``TOLERANCE_SDS`` seed-to-seed standard deviations of the
+baseline mean, or within the floor ``TOLERANCE_FLOOR + TOLERANCE_RELATIVE * |mean|``. Another CPU's
+float kernels or another thread count perturb training much less than another seed does, so the
+seed-to-seed spread bounds them, while a change of behaviour (a loss weight, a sampling step, a
+preprocessing step) moves the quantities further than that.
+"""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import statistics
 import tempfile
 from pathlib import Path
+
+BASELINES = Path(__file__).resolve().parent.parent / "notebooks" / "baselines"
+BASELINE_PROFILE = "smoke"
+RECORD_ENV = "REPRO_REGRESSION_RECORD"  # set by lib.regression: write the checked quantities to this file
+TOLERANCE_SDS = 4.0
+TOLERANCE_FLOOR = 0.02
+TOLERANCE_RELATIVE = 0.01
+
+
+def tolerance(values) -> float:
+    """Allowed distance from the baseline mean for a quantity measured ``values`` over seeds."""
+    finite = [v for v in values if math.isfinite(v)]
+    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    mean = statistics.fmean(finite) if finite else 0.0
+    return max(TOLERANCE_SDS * sd, TOLERANCE_FLOOR + TOLERANCE_RELATIVE * abs(mean))
+
+
+def baseline_entry(values) -> dict:
+    """What the baseline file stores for one quantity: the per-seed values, their mean and the tolerance.
+
+    A quantity that is not finite for some seed (NaN where a variant has no such cue) must be
+    non-finite for every seed; it is then checked for staying non-finite.
+    """
+    values = [float(v) for v in values]
+    finite = [v for v in values if math.isfinite(v)]
+    if finite and len(finite) < len(values):
+        raise ValueError(f"values finite for some seeds only: {values}")
+    return {"values": values, "mean": statistics.fmean(finite) if finite else None,
+            "tolerance": tolerance(values) if finite else None}
+
+
+def compare(value: float, entry: dict | None) -> str | None:
+    """None when ``value`` agrees with the baseline ``entry``; otherwise why not."""
+    if entry is None:
+        return "no baseline (run `make baselines`)"
+    if entry["mean"] is None:
+        return None if not math.isfinite(value) else f"{value:.4g}, baseline not finite"
+    if math.isfinite(value) and abs(value - entry["mean"]) <= entry["tolerance"]:
+        return None
+    seeds = len(entry["values"])
+    return (f"{value:.4g}, outside baseline {entry['mean']:.4g} ± {entry['tolerance']:.3g} "
+            f"({seeds} seeds: {', '.join(f'{v:.4g}' for v in entry['values'])})")
 
 
 def summarise(values) -> tuple[float, float | None, int]:
@@ -32,10 +85,18 @@ class VerdictLog:
         self.context = {"claim": claim, "notebook": notebook, "profile": profile, "seeds": list(seeds),
                         "device": device, "settings": settings, "data": data}
         self.records: list[dict] = []
+        self.checked: dict[str, float] = {}  # regression-checked quantities: name -> value of this run
+        self.verdict_only: set[str] = set()
 
     def add(self, metric: str, values, criterion: str, passed: bool, paper=None,
-            reproductions: dict | None = None, note: str = "") -> dict:
-        """Record one metric: our values (one per seed), the criterion and whether it holds."""
+            reproductions: dict | None = None, note: str = "", check: str = "value") -> dict:
+        """Record one metric: our values (one per seed), the criterion and whether it holds.
+
+        ``check`` says what the smoke regression check compares: the mean ("value"), only the verdict
+        ("verdict", for machine-dependent numbers such as timings) or nothing ("none").
+        """
+        if check not in ("value", "verdict", "none"):
+            raise ValueError(f"check must be 'value', 'verdict' or 'none', not {check!r}")
         mean, sd, n = summarise(values)
         record = {**self.context, "metric": metric, "paper": paper, "reproductions": reproductions or {},
                   "ours": {"mean": mean, "sd": sd, "n": n, "values": [float(v) for v in
@@ -43,7 +104,46 @@ class VerdictLog:
                   "criterion": criterion, "passed": bool(passed),
                   "verdict": "reproduced" if passed else "not reproduced", "note": note}
         self.records.append(record)
+        if check == "value":
+            self.track(metric, mean)
+        elif check == "verdict":
+            self.verdict_only.add(metric)
         return record
+
+    def track(self, name: str, value) -> None:
+        """Add a quantity that is regression-checked but carries no verdict (a final loss, an accuracy)."""
+        if name in self.checked:
+            raise ValueError(f"quantity {name!r} is checked twice")
+        self.checked[name] = summarise(value)[0]
+
+    def regression_check(self) -> str:
+        """One stable line per checked quantity: ✓ within the smoke baseline's tolerance, ✗ with numbers.
+
+        Under ``lib.regression`` (``$REPRO_REGRESSION_RECORD`` set) it writes this run's quantities for
+        the baseline instead and reports every quantity as within (it is one of the baseline's samples).
+        """
+        if self.context["profile"] != BASELINE_PROFILE:
+            return f"regression baselines exist for the {BASELINE_PROFILE} profile only (this run: {self.context['profile']})"
+        name = Path(self.context["notebook"]).stem
+        verdicts = {r["metric"]: r["verdict"] for r in self.records if r["metric"] in self.verdict_only}
+        record_to = os.environ.get(RECORD_ENV)
+        if record_to:
+            Path(record_to).write_text(json.dumps({"checked": self.checked, "verdicts": verdicts}))
+            return "\n".join([f"✓ {metric}" for metric in self.checked] +
+                             [f"✓ {metric}: {verdict}" for metric, verdict in verdicts.items()])
+        path = BASELINES / f"{name}.json"
+        baseline = json.loads(path.read_text()) if path.is_file() else {"checked": {}, "verdicts": {}}
+        lines = []
+        for metric, value in self.checked.items():
+            problem = compare(value, baseline["checked"].get(metric))
+            lines.append(f"✓ {metric}" if problem is None else f"✗ {metric}: {problem}")
+        for metric, verdict in verdicts.items():
+            expected = baseline["verdicts"].get(metric)
+            lines.append(f"✓ {metric}: {verdict}" if verdict == expected
+                         else f"✗ {metric}: {verdict}, baseline {expected}")
+        missing = set(baseline["checked"]) - set(self.checked)
+        lines += [f"✗ {metric}: in the baseline but not measured" for metric in sorted(missing)]
+        return "\n".join(lines)
 
     def table(self):
         """The records as a pandas DataFrame, for display in the notebook."""

@@ -110,9 +110,10 @@ for variant in variants:
 
 # %%
 tail = max(1, cgn_steps // 10)
-display(pd.DataFrame({f"{v}, seed {s}": {k: np.nanmean(c.meta[k][-tail:]) for k in
-                                         ("adversarial", "discriminator", "mask_entropy", "style", "edge")}
-                      for (v, s), c in cgns.items()}).T.round(3).rename_axis(f"mean of last {tail} steps"))
+final_losses = pd.DataFrame({(v, s): {k: np.nanmean(c.meta[k][-tail:]) for k in
+                                      ("adversarial", "discriminator", "mask_entropy", "style", "edge")}
+                             for (v, s), c in cgns.items()}).T.rename_axis(["variant", "seed"])
+display(final_losses.round(3).rename_axis(columns=f"mean of last {tail} steps"))
 
 # %% [markdown]
 # ## What each mechanism produces
@@ -228,14 +229,19 @@ log.add(f"{collapse_variant}: runs with all 10 masks intact, with edge loss", al
         reproductions={"seed 004": seed004["with_edge"]},
         note=f"{len(collapse_seeds)} runs of {collapse_steps} steps each way; without the edge loss: "
              f"{all_intact['without edge loss']:.2f} (seed 004: {seed004['without_edge']})")
+for variant in variants:  # regression-checked only: training curves and masks move with any change to the CGN
+    for loss in final_losses.columns:
+        log.track(f"{variant}: final {loss} loss", final_losses.loc[variant, loss].tolist())
+    log.track(f"{variant}: mean mask value", table.loc[variant]["mean mask"].tolist())
+log.track("shape classifier test accuracy", classifier_acc)
 if records_dir:
     log.save(records_dir)
 display(log.table())
 
 # %% [markdown]
-# The checked summary below is what CI compares (nbval): rounded numbers and verdicts of this run.
+# The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for r in log.records:
-    print(f"{r['metric']}: {r['ours']['mean']:.2f} -> {r['verdict']}")
+print(log.regression_check())

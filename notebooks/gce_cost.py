@@ -132,12 +132,12 @@ log = VerdictLog("GCE cost: the causal term dominates training time", "gce_cost.
 log.add("smallest GCE / VAE time ratio over data sets", float(cost["GCE / VAE"].min()), "≥ 4",
         cost["GCE / VAE"].min() >= 4,
         reproductions={"seed 000": f"{cost['seed 000 GCE / VAE'].min():.1f}–{cost['seed 000 GCE / VAE'].max():.1f}"},
-        note=f"{('wall', 'CPU')[clock]} time per step; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        note=f"{('wall', 'CPU')[clock]} time per step; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        check="verdict")  # times depend on the machine: CI compares only the verdict
 if records_dir:
     log.save(records_dir)
 display(log.table())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for r in log.records:
-    print(f"{r['metric']}: {r['verdict']}")
+print(log.regression_check())

@@ -1,0 +1,120 @@
+"""Measure the smoke regression baselines: ``python -m lib.regression [notebook ...] [--seeds N] [--jobs J]``.
+
+Each notebook runs with its own (smoke) parameters once per seed 0 … N−1; every run writes the
+quantities its checked cell compares (``VerdictLog.regression_check``). Their per-seed values, mean and
+tolerance go to ``notebooks/baselines/<notebook>.json``, and the seed-0 run, executed in place as
+``notebooks/<notebook>.ipynb``, is the stored output that nbval compares with. This is what
+``make baselines`` runs.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .runner import NOTEBOOKS, REPO, available_notebooks, execute_baseline
+from .verdict import BASELINES, RECORD_ENV, TOLERANCE_FLOOR, TOLERANCE_RELATIVE, TOLERANCE_SDS, baseline_entry
+
+
+def seed_parameter(name: str) -> str:
+    """``seeds`` (a list) or ``seed`` (one value): how the notebook's parameters cell takes its seed."""
+    source = (NOTEBOOKS / f"{name}.py").read_text()
+    for key in ("seeds", "seed"):
+        if re.search(rf"^{key}\s*=\s*\[?0\]?\s*(#|$)", source, re.MULTILINE):
+            return key
+    raise ValueError(f"{name}: no `seeds = [0]` or `seed = 0` in the parameters cell")
+
+
+def run_seed(name: str, seed: int, folder: Path) -> Path:
+    """Execute one seed of a notebook, recording its checked quantities; seed 0 becomes nbval's reference."""
+    import jupytext
+    import papermill as pm
+
+    record = folder / f"{name}-{seed}.json"
+    os.environ[RECORD_ENV] = str(record)
+    try:
+        if seed == 0:  # the notebook's own parameters, executed in place
+            if not execute_baseline(name, progress=False):
+                raise RuntimeError(f"{name}: baseline run failed")
+        else:
+            key = seed_parameter(name)
+            pm.execute_notebook(jupytext.read(NOTEBOOKS / f"{name}.py"), str(folder / f"{name}-{seed}.ipynb"),
+                                parameters={key: [seed] if key == "seeds" else seed}, kernel_name="python3",
+                                cwd=str(NOTEBOOKS), progress_bar=False)
+    finally:
+        del os.environ[RECORD_ENV]
+    if not record.is_file():
+        raise RuntimeError(f"{name}, seed {seed}: the checked cell wrote no quantities (no regression_check call?)")
+    return record
+
+
+def write_baseline(name: str, records: list[Path]) -> Path:
+    """Combine the per-seed records of one notebook into its baseline file."""
+    runs = [json.loads(p.read_text()) for p in records]
+    names = list(runs[0]["checked"])
+    if any(list(run["checked"]) != names for run in runs):
+        raise ValueError(f"{name}: seeds measured different quantities")
+    verdicts = runs[0]["verdicts"]
+    unstable = [m for m in verdicts if len({run["verdicts"][m] for run in runs}) > 1]
+    if unstable:
+        raise ValueError(f"{name}: verdict-only checks {unstable} differ between seeds: not a regression check")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    import torch
+
+    baseline = {
+        "notebook": name, "seeds": len(runs),
+        "rule": f"|value − mean| ≤ max({TOLERANCE_SDS:g} × sd over seeds, "
+                f"{TOLERANCE_FLOOR:g} + {TOLERANCE_RELATIVE:g} × |mean|)",
+        "measured": {"date": dt.date.today().isoformat(), "commit": commit.stdout.strip(),
+                     "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
+                     "threads": torch.get_num_threads()},
+        "checked": {m: baseline_entry([run["checked"][m] for run in runs]) for m in names},
+        "verdicts": verdicts}
+    BASELINES.mkdir(parents=True, exist_ok=True)
+    path = BASELINES / f"{name}.json"
+    path.write_text(json.dumps(baseline, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0 … N−1 per notebook (default 5)")
+    parser.add_argument("--jobs", type=int, default=2, help="notebook runs at the same time (default 2)")
+    args = parser.parse_args(argv)
+    names = args.notebooks or available_notebooks()
+    unknown = sorted(set(names) - set(available_notebooks()))
+    if unknown:
+        parser.error(f"unknown notebook(s) {unknown}; available: {available_notebooks()}")
+    if args.seeds < 2 or args.jobs < 1:
+        parser.error("--seeds needs at least 2 (a spread), --jobs at least 1")
+    for name in names:  # fail before any compute
+        seed_parameter(name)
+    with tempfile.TemporaryDirectory(prefix="baselines-") as tmp:
+        folder = Path(tmp)
+        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+            futures = {(name, seed): pool.submit(run_seed, name, seed, folder)
+                       for name in names for seed in range(args.seeds)}
+            failed = []
+            for name in names:
+                try:
+                    records = [futures[name, seed].result() for seed in range(args.seeds)]
+                    print(f"{name}: {write_baseline(name, records).relative_to(REPO)}", flush=True)
+                except Exception as err:  # one notebook's failure must not lose the others' baselines
+                    failed.append(name)
+                    print(f"FAILED {name}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+    if failed:
+        print(f"{len(failed)} baseline(s) failed: {failed}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
