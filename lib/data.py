@@ -14,6 +14,10 @@ import numpy as np
 import torch
 
 ENV_VAR = "REPRO_DATA"
+# The default root is the repository's data folder, whatever the working folder (the runner executes
+# notebooks in notebooks/); the Makefile's default REPRO_DATA is the same folder.
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
+ECG_CLASSES = range(1, 6)
 
 # dataset -> (folder under the data root, torchvision class name, {split: (images, labels)})
 _IDX_FILES = {
@@ -36,8 +40,8 @@ class DatasetError(RuntimeError):
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: ``root`` if given, else ``$REPRO_DATA``, else ``./data``."""
-    return Path(root if root is not None else os.environ.get(ENV_VAR, "data")).expanduser()
+    """The data root: ``root`` if given, else ``$REPRO_DATA``, else ``<repository>/data``."""
+    return Path(root if root is not None else os.environ.get(ENV_VAR, DEFAULT_ROOT)).expanduser()
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -112,17 +116,39 @@ def load_split(dataset: str, split: str, root: str | os.PathLike | None = None,
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
+def _read_ecg_table(path: Path) -> np.ndarray:
+    """One UCR CSV file: rows of 140 finite values and a class in 1..5; a DatasetError names the file
+    and, for a bad value or class, the row (1-based, counting data rows)."""
+    try:
+        table = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError as err:
+        raise DatasetError(f"{path}: cannot parse as ECG5000 CSV: {err}") from err
+    if table.shape[1] != 141:
+        raise DatasetError(f"{path}: expected 140 values and a class per row, got {table.shape[1]} columns")
+    bad_value = ~np.isfinite(table[:, :140]).all(1)
+    if bad_value.any():
+        row = int(np.argmax(bad_value))
+        raise DatasetError(f"{path}: row {row + 1} has a NaN or infinite value ({int(bad_value.sum())} such row(s))")
+    labels = table[:, 140]
+    bad_label = ~np.isin(labels, ECG_CLASSES)  # also rejects NaN and non-integer classes
+    if bad_label.any():
+        row = int(np.argmax(bad_label))
+        raise DatasetError(f"{path}: row {row + 1} has class {labels[row]:g}, not one of 1..5 "
+                           f"({int(bad_label.sum())} such row(s))")
+    return table
+
+
 def load_ecg5000(root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """ECG5000 heartbeats (N, 140, 1) float32 and classes (N,) int64 (1 = normal, 2-5 abnormal), read from
     ``<root>/ECG5000/ECG5000_TRAIN.csv`` (UCR archive). Offline only this 500-row training split exists;
-    with internet, the 4,500-row ``ECG5000_TEST.csv`` from the UCR archive, if put beside it, is appended."""
+    with internet, the 4,500-row ``ECG5000_TEST.csv`` from the UCR archive, if put beside it, is appended.
+    A file that does not parse, or has a NaN/infinite value or a class outside 1..5, is a DatasetError
+    naming it."""
     folder = data_root(root) / "ECG5000"
     paths = [p for p in (folder / "ECG5000_TRAIN.csv", folder / "ECG5000_TEST.csv") if p.is_file()]
     if not paths or paths[0].name != "ECG5000_TRAIN.csv":
         raise DatasetError(f"ECG5000 not found: expected {folder / 'ECG5000_TRAIN.csv'} (set ${ENV_VAR})")
-    table = np.concatenate([np.loadtxt(p, delimiter=",", dtype=np.float32, ndmin=2) for p in paths])
-    if table.shape[1] != 141:
-        raise DatasetError(f"{folder}: expected 140 values and a class per row, got {table.shape[1]} columns")
+    table = np.concatenate([_read_ecg_table(p) for p in paths])
     return torch.from_numpy(table[:, :140]).unsqueeze(-1), torch.from_numpy(table[:, 140].astype(np.int64))
 
 

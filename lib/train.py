@@ -1,6 +1,7 @@
 """Seeding, device choice and the classifier's training loop."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import platform
@@ -19,6 +20,32 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+@contextlib.contextmanager
+def global_rngs_seeded(seed: int):
+    """Run a block with Python's, NumPy's and torch's global generators (CPU, and CUDA when in use) seeded
+    from ``seed``, and restore their previous states afterwards.
+
+    For library code that draws from the global generators (captum's GradientShap: NumPy for its path
+    points and baseline choice, torch for its noise): its draws then follow ``seed`` alone, whatever ran
+    before, and the caller's own random streams are left as they were.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    # Only CUDA devices already in use are forked and seeded: seeding an uninitialised CUDA would queue a
+    # seed that outlives the block.
+    cuda = torch.cuda.is_initialized()
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if cuda else []):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed_all(seed)
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
 
 
 def pick_device(device: str = "auto") -> torch.device:

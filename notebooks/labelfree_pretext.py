@@ -113,7 +113,7 @@ for seed in seeds:
     maps, scores, raw = [], [], []
     for task in tasks:
         encoder = models[seed, task].encoder
-        maps.append(pretext.saliency(encoder, test_x, gs_samples))
+        maps.append(pretext.saliency(encoder, test_x, gs_samples, seed=seed))
         scores.append(pretext.dknn_scores(encoder, test_x, sub_x))
         if raw_dknn:
             raw.append(pretext.dknn_scores(encoder, test_x, sub_x, scale=255.0))

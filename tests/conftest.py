@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 @pytest.fixture
@@ -25,3 +26,27 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("REPRO_CACHE", str(folder))
     return folder
+
+
+class RunsCode:
+    """An object whose unpickling runs code: it creates the file ``marker``, as a planted cache file could."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return exec, (f"open({self.marker!r}, 'w').close()",)
+
+
+@pytest.fixture
+def plant_code(tmp_path):
+    """``plant(path)`` writes at ``path`` a torch file that runs code when loaded without ``weights_only``;
+    returns the marker file that code would create."""
+    marker = tmp_path / "planted-code-ran"
+
+    def plant(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state": RunsCode(marker), "meta": {}}, path)
+        return marker
+
+    return plant

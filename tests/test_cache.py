@@ -1,12 +1,15 @@
 """The model cache: keys, hits and misses, atomic writes, and the REPRO_CACHE folder."""
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import lib.cache
-from lib.cache import cache_dir, cache_key, fingerprint, load_or_train
+from lib.cache import CorruptCacheWarning, atomic_save, cache_dir, cache_key, fingerprint, load_or_train
 
 
 def train_step_a(model):
@@ -37,6 +40,15 @@ def test_cache_key_changes_with_the_code():
     assert cache_key(SPEC, code=(train_step_a,)) != cache_key(SPEC, code=(train_step_b,))
     assert cache_key(SPEC, code=(train_step_a,)) != cache_key(SPEC)
     assert cache_key(SPEC, code=(nn.Linear,)) != cache_key(SPEC, code=(nn.Conv2d,))
+
+
+def test_cache_key_changes_with_the_torch_release(monkeypatch):
+    keys = {}
+    for version in ("2.3.1", "2.4.0", "2.4.1+cu121"):
+        monkeypatch.setattr(lib.cache.torch, "__version__", version)
+        keys[version] = cache_key(SPEC, code=(train_step_a,))
+    assert keys["2.3.1"] != keys["2.4.0"]
+    assert keys["2.4.0"] == keys["2.4.1+cu121"]  # major.minor only: patch releases and builds share entries
 
 
 def test_fingerprint_tells_tensors_apart():
@@ -122,3 +134,61 @@ def test_crash_while_saving_leaves_no_file(isolated_cache, monkeypatch):
     _, _, hit = load_or_train("toy", SPEC, fresh_model(), train)
     assert (train.calls, hit) == (2, False)
     assert [p.suffix for p in isolated_cache.iterdir()] == [".pt"]
+
+
+# ----------------------------------------------------------------------------- unsafe and corrupt files
+
+def _entry(folder):
+    return folder / f"toy-{cache_key(SPEC, (Counter,))}.pt"
+
+
+def _truncate(path, plant_code):
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _garbage(path, plant_code):
+    path.write_bytes(b"this is not a torch file")
+
+
+def _not_an_entry(path, plant_code):
+    torch.save({"weights": torch.zeros(2)}, path)  # loads, but has no "state" or "meta"
+
+
+def _planted_code(path, plant_code):
+    return plant_code(path)
+
+
+@pytest.mark.parametrize("corrupt", [_truncate, _garbage, _not_an_entry, _planted_code])
+def test_corrupt_entry_warns_is_moved_aside_and_retrained(isolated_cache, plant_code, corrupt):
+    train = Counter()
+    load_or_train("toy", SPEC, fresh_model(), train, code=(Counter,))
+    path = _entry(isolated_cache)
+    marker = corrupt(path, plant_code)
+    bad_bytes = path.read_bytes()
+
+    with pytest.warns(CorruptCacheWarning, match=re.escape(str(path))):
+        model, meta, hit = load_or_train("toy", SPEC, fresh_model(), train, code=(Counter,))
+    assert marker is None or not marker.exists()  # the planted code never ran
+    assert (train.calls, hit, meta["call"]) == (2, False, 2) and (model.weight == 0.5).all()
+    aside = list(isolated_cache.glob(f"{path.name}.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == bad_bytes  # kept for inspection, under another name
+    # the retrained model was stored: the next run hits
+    _, meta, hit = load_or_train("toy", SPEC, fresh_model(), train, code=(Counter,))
+    assert (train.calls, hit, meta["call"]) == (2, True, 2)
+
+
+def test_numpy_meta_is_stored_as_plain_types(isolated_cache):
+    def train(model):
+        return {"curve": np.array([1.0, 0.5]), "best": np.float32(0.25), "epochs": np.int64(2)}
+
+    _, meta, _ = load_or_train("toy", SPEC, fresh_model(), train)
+    _, meta_again, hit = load_or_train("toy", SPEC, fresh_model(), train)
+    assert hit and meta == meta_again == {"curve": [1.0, 0.5], "best": 0.25, "epochs": 2}
+    assert type(meta_again["best"]) is float and type(meta_again["epochs"]) is int
+
+
+def test_atomic_save_refuses_what_weights_only_would_refuse(tmp_path):
+    path = tmp_path / "entry.pt"
+    with pytest.raises(TypeError, match="weights_only"):
+        atomic_save({"state": {}, "meta": Counter()}, path)
+    assert list(tmp_path.iterdir()) == []

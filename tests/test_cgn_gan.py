@@ -1,9 +1,12 @@
 """The conditional GAN baseline: shapes, label conditioning, seeded data, cache and checkpoint resume."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
+from lib.cache import CorruptCacheWarning
 from lib.cgn import gan
 
 
@@ -64,7 +67,9 @@ def _parameters(generator):
     return torch.cat([p.detach().flatten() for p in generator.parameters()])
 
 
-def test_interrupted_training_resumes_to_the_same_parameters(tiny_variant, tmp_path, monkeypatch):
+def _train_straight_then_interrupt(tmp_path, monkeypatch):
+    """A 6-step run straight through (cache ``straight``), then one interrupted at step 5 after the
+    checkpoint at step 4 (cache ``interrupted``, left as ``$REPRO_CACHE``); returns the straight generator."""
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "straight"))
     straight, _ = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
 
@@ -81,6 +86,11 @@ def test_interrupted_training_resumes_to_the_same_parameters(tiny_variant, tmp_p
     with pytest.raises(KeyboardInterrupt):
         gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
     monkeypatch.setattr(gan, "gan_step", real_step)
+    return straight
+
+
+def test_interrupted_training_resumes_to_the_same_parameters(tiny_variant, tmp_path, monkeypatch):
+    straight = _train_straight_then_interrupt(tmp_path, monkeypatch)
     resumed, meta = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
     assert meta["resumed_from"] == 4 and len(meta["d_loss"]) == 6
     assert torch.equal(_parameters(straight), _parameters(resumed))
@@ -91,3 +101,21 @@ def test_interrupted_training_resumes_to_the_same_parameters(tiny_variant, tmp_p
     fresh, _ = gan.train_gan("colored", steps=8, seed=1, device="cpu", progress=False, checkpoint_every=2)
     assert meta["resumed_from"] == 6
     assert torch.equal(_parameters(longer), _parameters(fresh))
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_corrupt_checkpoint_is_moved_aside_and_training_restarts(tiny_variant, tmp_path, monkeypatch, plant_code,
+                                                                  planted):
+    straight = _train_straight_then_interrupt(tmp_path, monkeypatch)
+    checkpoint, = (tmp_path / "interrupted" / "checkpoints").glob("*.ckpt")
+    if planted:
+        marker = plant_code(checkpoint)
+    else:
+        checkpoint.write_bytes(checkpoint.read_bytes()[:300])  # truncated
+    with pytest.warns(CorruptCacheWarning, match=re.escape(str(checkpoint))):
+        restarted, meta = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False,
+                                        checkpoint_every=2)
+    assert not (planted and marker.exists())  # the planted code never ran
+    assert meta["resumed_from"] == 0 and not meta["cache_hit"]
+    assert torch.equal(_parameters(straight), _parameters(restarted))
+    assert len(list(checkpoint.parent.glob(f"{checkpoint.name}.corrupt-*"))) == 1

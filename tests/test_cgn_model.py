@@ -1,10 +1,13 @@
 """CGN mechanisms, losses, counterfactual data, mask checks and resumable training, against known answers."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
 
+from lib.cache import CorruptCacheWarning
 from lib.cgn import losses as L
 from lib.cgn import quality as K
 from lib.cgn import training as T
@@ -103,10 +106,15 @@ def test_loss_weights_validation():
         T.loss_weights("fashion", None)
 
 
-def test_resume_after_interruption_matches_uninterrupted(real_data_root, tmp_path, monkeypatch):
-    settings = dict(steps=6, seed=5, ngf=4, batch_size=4, progress=False, checkpoint_every=2)
+RESUME_SETTINGS = dict(steps=6, seed=5, ngf=4, batch_size=4, progress=False, checkpoint_every=2)
+
+
+def _reference_then_interrupted(tmp_path, monkeypatch):
+    """A 6-step CGN trained straight through (cache ``a``), then one interrupted at step 5 after the
+    checkpoint at step 4 (cache ``b``, left as ``$REPRO_CACHE``). Returns the reference and the step
+    counter, reset and counting on."""
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "a"))
-    reference = T.train_cgn("colored", **settings)
+    reference = T.train_cgn("colored", **RESUME_SETTINGS)
 
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "b"))
     calls = {"n": 0, "fail_at": 5}
@@ -120,16 +128,39 @@ def test_resume_after_interruption_matches_uninterrupted(real_data_root, tmp_pat
 
     monkeypatch.setattr(L, "edge_loss", counting_edge_loss)
     with pytest.raises(KeyboardInterrupt):
-        T.train_cgn("colored", **settings)
+        T.train_cgn("colored", **RESUME_SETTINGS)
     assert len(list((tmp_path / "b" / "checkpoints").glob("*.pt"))) == 1
     calls.update(n=0, fail_at=None)
-    resumed = T.train_cgn("colored", **settings)
+    return reference, calls
+
+
+def test_resume_after_interruption_matches_uninterrupted(real_data_root, tmp_path, monkeypatch):
+    reference, calls = _reference_then_interrupted(tmp_path, monkeypatch)
+    resumed = T.train_cgn("colored", **RESUME_SETTINGS)
     assert calls["n"] == 2 and not resumed.meta["cache_hit"]  # only steps 5 and 6 were run
     for (name, p), q in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(p, q), name
     assert resumed.meta["adversarial"] == reference.meta["adversarial"]
     assert not list((tmp_path / "b" / "checkpoints").glob("*.pt"))  # removed once the model is cached
-    assert T.train_cgn("colored", **settings).meta["cache_hit"]
+    assert T.train_cgn("colored", **RESUME_SETTINGS).meta["cache_hit"]
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_corrupt_checkpoint_is_moved_aside_and_training_restarts(real_data_root, tmp_path, monkeypatch, plant_code,
+                                                                  planted):
+    reference, calls = _reference_then_interrupted(tmp_path, monkeypatch)
+    checkpoint, = (tmp_path / "b" / "checkpoints").glob("*.pt")
+    if planted:
+        marker = plant_code(checkpoint)
+    else:
+        checkpoint.write_bytes(b"\x00" * 64)  # garbage
+    with pytest.warns(CorruptCacheWarning, match=re.escape(str(checkpoint))):
+        restarted = T.train_cgn("colored", **RESUME_SETTINGS)
+    assert not (planted and marker.exists())  # the planted code never ran
+    assert calls["n"] == 6 and not restarted.meta["cache_hit"]  # all six steps, from scratch
+    for (name, p), q in zip(reference.state_dict().items(), restarted.state_dict().values()):
+        assert torch.equal(p, q), name
+    assert len(list(checkpoint.parent.glob(f"{checkpoint.name}.corrupt-*"))) == 1
 
 
 def test_cue_accuracy_nearest_colour():

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from lib.data import DatasetError, data_root, gce_splits, load_split, select_classes
+from lib.data import DatasetError, data_root, gce_splits, load_ecg5000, load_split, select_classes
 
 STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -142,8 +143,13 @@ def test_data_root_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_DATA", str(tmp_path / "from-env"))
     assert data_root(tmp_path / "explicit") == tmp_path / "explicit"
     assert data_root() == tmp_path / "from-env"
-    monkeypatch.delenv("REPRO_DATA")
-    assert data_root() == Path("data")
+
+
+def test_default_data_root_is_the_repositorys_data_folder(tmp_path, monkeypatch):
+    # The runner executes notebooks in notebooks/: the default must not follow the working folder.
+    monkeypatch.delenv("REPRO_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data_root() == Path(__file__).resolve().parent.parent / "data"
 
 
 def test_load_split_uses_repro_data(tmp_path, monkeypatch):
@@ -151,6 +157,50 @@ def test_load_split_uses_repro_data(tmp_path, monkeypatch):
     monkeypatch.setenv("REPRO_DATA", str(tmp_path))
     _, y = load_split("mnist", "test", download=False)
     assert y.tolist() == [1, 2]
+
+
+# ----------------------------------------------------------------------------- ECG5000
+
+def write_ecg(root: Path, rows: list[str], name: str = "ECG5000_TRAIN.csv") -> Path:
+    folder = root / "ECG5000"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def ecg_row(value: str = "0.5", label: str = "1") -> str:
+    return ",".join([value] * 140 + [label])
+
+
+def test_ecg5000_appends_the_test_file(tmp_path):
+    write_ecg(tmp_path, [ecg_row("0.5", "1"), ecg_row("-1", "5")])
+    write_ecg(tmp_path, [ecg_row("2", "3")], "ECG5000_TEST.csv")
+    x, y = load_ecg5000(tmp_path)
+    assert x.shape == (3, 140, 1) and y.tolist() == [1, 5, 3] and x[2, 0, 0] == 2.0
+
+
+@pytest.mark.parametrize("bad_row, message", [
+    (ecg_row(value="nan"), "row 2 has a NaN or infinite value"),
+    (ecg_row(value="inf"), "row 2 has a NaN or infinite value"),
+    (ecg_row(label="0"), "row 2 has class 0, not one of 1..5"),
+    (ecg_row(label="6"), "row 2 has class 6, not one of 1..5"),
+    (ecg_row(label="2.5"), "row 2 has class 2.5, not one of 1..5"),
+    (ecg_row(label="nan"), "row 2 has class nan, not one of 1..5"),
+])
+def test_ecg5000_rejects_bad_values_and_classes_naming_file_and_row(tmp_path, bad_row, message):
+    write_ecg(tmp_path, [ecg_row()])
+    path = write_ecg(tmp_path, [ecg_row(), bad_row, ecg_row()], "ECG5000_TEST.csv")
+    with pytest.raises(DatasetError) as err:
+        load_ecg5000(tmp_path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize("bad_row", [ecg_row(value="abc"), ",".join(["0.5"] * 139 + ["1"])])
+def test_ecg5000_parse_errors_name_the_file(tmp_path, bad_row):
+    path = write_ecg(tmp_path, [ecg_row(), bad_row])
+    with pytest.raises(DatasetError, match=re.escape(str(path))):
+        load_ecg5000(tmp_path)
 
 
 # ----------------------------------------------------------------------------- class selection

@@ -8,11 +8,15 @@ row with another row's representation changes the answer.
 """
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from lib.labelfree import feature_importance, latent_shift
+from lib.labelfree.features import consistency_curves
 
 
 
@@ -109,3 +113,57 @@ def test_ecg5000_loader(tmp_path):
     assert x[1, 7, 0] == -1.0
     with pytest.raises(DatasetError, match="ECG5000_TRAIN.csv"):
         load_ecg5000(tmp_path / "missing")
+
+
+# ----------------------------------------------------------------------------- random draws follow the seed
+
+def scramble_global_rngs(state: int):
+    """Leave Python's, NumPy's and torch's global generators in a state set by ``state``, as whatever ran
+    before an attribution (training, a cache load) would."""
+    random.seed(state)
+    np.random.seed(state)
+    torch.manual_seed(state)
+    np.random.uniform(size=state + 1)
+    torch.rand(state + 1)
+
+
+def global_rng_states():
+    return random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state()
+
+
+def assert_same_states(a, b):
+    assert a[0] == b[0] and np.array_equal(a[1], b[1]) and torch.equal(a[2], b[2])
+
+
+@pytest.fixture
+def nonlinear():
+    """A non-linear encoder, several baselines and input noise: GradientShap's path points (NumPy), baseline
+    choice (NumPy) and noise (torch) all change its result."""
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 3))
+    return encoder, torch.randn(6, 1, 4, 5), torch.randn(6, 1, 4, 5)
+
+
+def test_gradient_shap_follows_its_seed_whatever_ran_before(nonlinear):
+    encoder, x, baselines = nonlinear
+    kwargs = {"n_samples": 4, "stdevs": 0.1}
+    scramble_global_rngs(1)
+    first = feature_importance(encoder, x, "gradient_shap", baselines, seed=3, **kwargs)
+    scramble_global_rngs(2)
+    before = global_rng_states()
+    second = feature_importance(encoder, x, "gradient_shap", baselines, seed=3, **kwargs)
+    assert torch.equal(first, second)
+    assert_same_states(global_rng_states(), before)  # the caller's streams are left as they were
+    other = feature_importance(encoder, x, "gradient_shap", baselines, seed=4, **kwargs)
+    assert not torch.allclose(first, other)
+
+
+def test_consistency_curves_follow_their_seed_whatever_ran_before(nonlinear):
+    encoder, x, _ = nonlinear
+    baseline = torch.zeros(1, 1, 4, 5)
+    curves = []
+    for state in (1, 2):
+        scramble_global_rngs(state)
+        curves.append(consistency_curves(encoder, x, baseline, [0.25, 0.5], batch_size=3, seed=0, n_steps=4,
+                                         n_samples=3))
+    assert curves[0].equals(curves[1])

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from lib.scorecard import render
+from lib import verdict
 from lib.verdict import VerdictLog, format_value, load_records, summarise
 
 
@@ -123,3 +124,89 @@ def test_summary_names_the_run_when_one_claim_has_several_pages():
     summary = [line for line in render(records).splitlines() if line.startswith("| Counter")]
     assert "[Table 3 (colored)](executed/cgn_table3-colored.ipynb)" in summary[0]
     assert "[Table 3 (wildlife)](executed/cgn_table3-wildlife.ipynb)" in summary[1]
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([1.0, 2.0, 3.0], 4.0),              # 4 seed-to-seed sd
+    ([0.5, 0.5, 0.5], 0.025),            # no spread: the floor 0.02 + 1 % of the mean
+    ([-200.0, -200.0], 2.02),            # the floor scales with |mean|
+    ([0.0, float("nan")], 0.02),         # non-finite values do not enter the spread
+])
+def test_tolerance_known_answers(values, expected):
+    assert verdict.tolerance(values) == pytest.approx(expected)
+
+
+def test_baseline_entry_and_compare():
+    entry = verdict.baseline_entry([1.0, 2.0, 3.0])
+    assert entry == {"values": [1.0, 2.0, 3.0], "mean": 2.0, "tolerance": pytest.approx(4.0)}
+    assert verdict.compare(5.9, entry) is None and verdict.compare(-1.9, entry) is None
+    assert "outside baseline 2 ± 4" in verdict.compare(6.1, entry)
+    assert verdict.compare(float("nan"), entry) is not None
+    assert "no baseline" in verdict.compare(1.0, None)
+    never_finite = verdict.baseline_entry([float("nan")] * 3)
+    assert never_finite["mean"] is None
+    assert verdict.compare(float("nan"), never_finite) is None and verdict.compare(0.0, never_finite) is not None
+    with pytest.raises(ValueError, match="finite for some seeds only"):
+        verdict.baseline_entry([1.0, float("nan")])
+
+
+@pytest.fixture
+def baselines(tmp_path, monkeypatch):
+    """An empty baseline folder in place of notebooks/baselines/, with no record file requested."""
+    monkeypatch.setattr(verdict, "BASELINES", tmp_path)
+    monkeypatch.delenv(verdict.RECORD_ENV, raising=False)
+    return tmp_path
+
+
+def checked_log() -> VerdictLog:
+    log = make_log()
+    log.add("accuracy", [0.9, 0.8, 1.0], ">= 0.8", True)
+    log.add("seconds ratio", [6.0], ">= 4", True, check="verdict")
+    log.add("not compared", [0.1], "x", False, check="none")
+    log.track("final loss", [2.0, 2.2])
+    return log
+
+
+def test_regression_check_passes_within_tolerance_and_fails_outside(baselines):
+    (baselines / "gce_headline.json").write_text(json.dumps({
+        "checked": {"accuracy": verdict.baseline_entry([0.88, 0.9, 0.92]),
+                    "final loss": verdict.baseline_entry([2.0, 2.1, 2.2]),
+                    "dropped quantity": verdict.baseline_entry([1.0, 1.0])},
+        "verdicts": {"seconds ratio": "reproduced"}}))
+    lines = checked_log().regression_check().splitlines()
+    assert lines[:3] == ["✓ accuracy", "✓ final loss", "✓ seconds ratio: reproduced"]
+    assert lines[3].startswith("✗ dropped quantity: in the baseline but not measured")
+    assert not any("not compared" in line for line in lines)
+
+    changed = make_log()
+    changed.add("accuracy", [0.5], ">= 0.8", False)
+    changed.add("seconds ratio", [2.0], ">= 4", False, check="verdict")
+    lines = changed.regression_check().splitlines()
+    assert lines[0].startswith("✗ accuracy: 0.5, outside baseline 0.9")
+    assert lines[1] == "✗ seconds ratio: not reproduced, baseline reproduced"
+
+
+def test_regression_check_records_for_the_baseline(baselines, monkeypatch):
+    target = baselines / "run.json"
+    monkeypatch.setenv(verdict.RECORD_ENV, str(target))
+    text = checked_log().regression_check()
+    assert text.splitlines() == ["✓ accuracy", "✓ final loss", "✓ seconds ratio: reproduced"]
+    stored = json.loads(target.read_text())
+    assert stored["checked"] == {"accuracy": pytest.approx(0.9), "final loss": pytest.approx(2.1)}
+    assert stored["verdicts"] == {"seconds ratio": "reproduced"}
+
+
+def test_regression_check_needs_a_baseline_and_the_smoke_profile(baselines):
+    assert "✗ accuracy: no baseline" in checked_log().regression_check()
+    other = VerdictLog("C", "gce_headline.ipynb", "cpu", [0], "CPU", {})
+    other.add("accuracy", [0.9], ">= 0.8", True)
+    assert "smoke profile only" in other.regression_check()
+
+
+def test_a_quantity_is_checked_once_and_check_modes_are_known():
+    log = make_log()
+    log.add("accuracy", [0.9], ">= 0.8", True)
+    with pytest.raises(ValueError, match="checked twice"):
+        log.track("accuracy", 0.9)
+    with pytest.raises(ValueError, match="check must be"):
+        log.add("flow", [0.3], "> 0.5", False, check="rounded")

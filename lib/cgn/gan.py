@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train
+from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
 from ..data import counterfactual_mnist
 from ..train import pick_device, seed_everything
 
@@ -119,8 +119,11 @@ def fit_gan(pair: GANPair, images: torch.Tensor, labels: torch.Tensor, steps: in
     opt_g = torch.optim.Adam(pair.generator.parameters(), lr=settings["lr"], betas=settings["betas"])
     opt_d = torch.optim.Adam(pair.discriminator.parameters(), lr=settings["lr"], betas=settings["betas"])
     history, start_step, seconds = {"d_loss": [], "g_loss": []}, 0, 0.0
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=dev, weights_only=False)
+    # Read on the CPU (RNG states must be CPU tensors); a corrupt checkpoint is moved aside with a warning
+    # and training starts from scratch.
+    state = load_stored(checkpoint, ("pair", "opt_g", "opt_d", "rng", "history", "step", "seconds"),
+                        map_location="cpu")
+    if state is not None:
         if state["step"] <= steps:
             pair.load_state_dict(state["pair"])
             opt_g.load_state_dict(state["opt_g"])

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from . import losses as L
 from . import model as M
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train
+from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
 from ..train import pick_device, seed_everything
 from .variants import VARIANTS, counterfactual_mnist
 
@@ -101,8 +101,11 @@ def fit(cgn, disc, x, y, steps: int, weights: dict, style_blocks, batch_size: in
     opt_g = torch.optim.Adam(cgn.parameters(), lr=LR, betas=BETAS)
     opt_d = torch.optim.Adam(disc.parameters(), lr=LR, betas=BETAS)
     start, history, seconds = 0, [], 0.0
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+    # Read on the CPU: torch.set_rng_state takes a CPU tensor; load_state_dict moves the rest. A corrupt
+    # checkpoint is moved aside with a warning and training starts from scratch.
+    keys = ("cgn", "disc", "opt_g", "opt_d", "step", "history", "seconds", "rng", "cuda_rng")
+    state = load_stored(checkpoint, keys, map_location="cpu")
+    if state is not None:
         cgn.load_state_dict(state["cgn"])
         disc.load_state_dict(state["disc"])
         opt_g.load_state_dict(state["opt_g"])

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint
+from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_stored
 from ..data import ENV_VAR, DatasetError, data_root, load_split
 
 VARIANTS = ("colored", "double_colored", "wildlife")
@@ -154,8 +154,8 @@ def _cached_uint8(variant: str, split: str, root: str) -> tuple[torch.Tensor, to
     spec = _source_fingerprint(variant, split, root)
     key = cache_key(spec, code=(build_variant, random_crops, _load_textures, digits_32, _cue_index))
     path = cache_dir() / "data" / f"cgn-{variant}-{split}-{key}.pt"
-    if path.is_file():
-        stored = torch.load(path, weights_only=True)
+    stored = load_stored(path, ("images", "labels"))
+    if stored is not None:
         return stored["images"], stored["labels"]
     images, labels = build_variant(variant, split, root)
     images = (images * 255).round().to(torch.uint8)   # stored as 8-bit images, like image files

@@ -8,12 +8,19 @@ forward argument, which captum expands exactly as it expands the inputs; the ori
 tiled f(x) with ``repeat`` while GradientShap's NoiseTunnel uses ``repeat_interleave``, so most of
 its GradientShap samples were paired with another example's representation. ``pairing="original"``
 reproduces that defect for the ablation in the claim-1 notebook.
+
+captum's GradientShap draws its path points and baselines from NumPy's global generator and its noise
+from torch's; ``feature_importance`` runs captum with all global generators seeded from its ``seed``
+argument and restores them afterwards, so an attribution depends on its seed only, not on what ran
+before it (a model trained or loaded from the cache leaves the global generators in different states).
 """
 from __future__ import annotations
 
 import torch
 from captum.attr import GradientShap, IntegratedGradients, Saliency
 from torch import nn
+
+from ..train import global_rngs_seeded
 
 METHODS = {"saliency": Saliency, "integrated_gradients": IntegratedGradients, "gradient_shap": GradientShap}
 PAIRINGS = ("correct", "original")
@@ -36,13 +43,14 @@ class _InnerProduct(nn.Module):
 
 
 def feature_importance(encoder: nn.Module, inputs: torch.Tensor, method: str, baselines=None,
-                       pairing: str = "correct", **kwargs) -> torch.Tensor:
+                       pairing: str = "correct", seed: int = 0, **kwargs) -> torch.Tensor:
     """Label-free importance of every input feature: a tensor shaped like ``inputs``.
 
     ``method`` is "saliency", "integrated_gradients" (captum default 50 steps) or "gradient_shap"
     (5 samples); ``baselines`` (IG, GradientShap; default zeros) is shaped like ``inputs`` or like one
     input with a leading 1. Saliency takes no baseline and returns absolute gradients (captum's default).
-    ``kwargs`` go to captum's ``attribute`` (``n_steps``, ``n_samples``, ``stdevs``, ...).
+    ``kwargs`` go to captum's ``attribute`` (``n_steps``, ``n_samples``, ``stdevs``, ...). ``seed`` fixes
+    GradientShap's random draws (see the module's docstring).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {sorted(METHODS)}")
@@ -62,16 +70,17 @@ def feature_importance(encoder: nn.Module, inputs: torch.Tensor, method: str, ba
     if method == "saliency":
         if baselines is not None:
             raise ValueError("saliency takes no baselines")
+    else:
+        if baselines is None:
+            baselines = torch.zeros_like(inputs[:1])
+        if baselines.shape[1:] != inputs.shape[1:] or len(baselines) not in (1, len(inputs)):
+            raise ValueError(f"baselines of shape {tuple(baselines.shape)} do not match inputs "
+                             f"{tuple(inputs.shape)} (expected (1, ...) or (N, ...))")
+        if method == "integrated_gradients" and len(baselines) == 1:
+            baselines = baselines.expand_as(inputs)
+        kwargs["baselines"] = baselines
+    with global_rngs_seeded(seed):
         return explainer.attribute(inputs, additional_forward_args=(reference,), **kwargs).detach()
-    if baselines is None:
-        baselines = torch.zeros_like(inputs[:1])
-    if baselines.shape[1:] != inputs.shape[1:] or len(baselines) not in (1, len(inputs)):
-        raise ValueError(f"baselines of shape {tuple(baselines.shape)} do not match inputs "
-                         f"{tuple(inputs.shape)} (expected (1, ...) or (N, ...))")
-    if method == "integrated_gradients" and len(baselines) == 1:
-        baselines = baselines.expand_as(inputs)
-    return explainer.attribute(inputs, baselines=baselines, additional_forward_args=(reference,),
-                               **kwargs).detach()
 
 
 @torch.no_grad()
@@ -125,11 +134,10 @@ def consistency_curves(encoder: nn.Module, inputs: torch.Tensor, baseline: torch
             if method is None:
                 scores = torch.rand(x.shape, generator=gen, device=x.device)
             else:
-                torch.manual_seed(seed + batch)  # GradientShap's random path points and baselines
                 kwargs = {"n_steps": n_steps} if method == "integrated_gradients" else \
                     {"n_samples": n_samples} if method == "gradient_shap" else {}
                 scores = feature_importance(encoder, x, method, None if method == "saliency" else baseline,
-                                            pairing, **kwargs)
+                                            pairing, seed=seed + batch, **kwargs)
             shifts = latent_shift(encoder, x, scores, fractions, baseline, channel_dim).mean(1)
             rows += [{"method": name, "fraction": f, "batch": batch, "shift": s.item()} for f, s in zip(fractions, shifts)]
     return pd.DataFrame(rows)

@@ -121,9 +121,10 @@ def subtrain_indices(labels: torch.Tensor, size: int = 1000) -> torch.Tensor:
     return torch.stack([per_class[n % 10][n // 10] for n in range(size)])
 
 
-def saliency(encoder, x, gs_samples: int = 5) -> torch.Tensor:
-    """|label-free GradientShap| (zero baseline) of the images ``x``, shaped like ``x``."""
-    return feature_importance(encoder, x, "gradient_shap", n_samples=gs_samples).abs()
+def saliency(encoder, x, gs_samples: int = 5, seed: int = 0) -> torch.Tensor:
+    """|label-free GradientShap| (zero baseline) of the images ``x``, shaped like ``x``; ``seed`` fixes
+    GradientShap's random path points."""
+    return feature_importance(encoder, x, "gradient_shap", n_samples=gs_samples, seed=seed).abs()
 
 
 @torch.no_grad()
