@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +13,12 @@ import lib.runner as runner
 @pytest.fixture(autouse=True)
 def never_execute(monkeypatch):
     """Every test here must stop before a notebook runs; fail loudly if one would."""
+    import papermill
+
     def forbidden(*args, **kwargs):
         raise AssertionError("a notebook was about to be executed")
     monkeypatch.setattr(runner, "execute", forbidden)
+    monkeypatch.setattr(papermill, "execute_notebook", forbidden)
 
 
 def known_profiles() -> list[str]:
@@ -105,3 +109,119 @@ def test_smoke_profile_matches_the_notebook_defaults():
                 if key != "output":
                     assert key in defaults, f"{name}: smoke sets {key}, which is not a parameter"
                     assert defaults[key] == value, f"{name}: smoke {key} = {value!r}, default {defaults[key]!r}"
+
+
+def _usage_error(argv, capsys) -> str:
+    """main(argv) must stop with argparse's usage error (exit 2) before any run; returns its message."""
+    with pytest.raises(SystemExit) as err:
+        runner.main(argv)
+    assert err.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, expected", [("nosuch", "unknown parameter 'nosuch'"),
+                                            ("x=1;import os", "'x=1;import os' is not a parameter name"),
+                                            ("import", "'import' is not a parameter name")])
+def test_bad_parameter_names_are_refused_before_any_run(name, expected, capsys):
+    message = _usage_error(["--profile", "smoke", "gce_cost", "-p", name, "1"], capsys)
+    assert "nothing was run" in message and f"gce_cost: {expected}" in message
+    assert "valid: classifier_timing_steps, datasets, device, seed, timing_steps, warmup_steps" in message
+
+
+def test_parameters_the_runner_sets_are_refused(capsys):
+    message = _usage_error(["--profile", "smoke", "gce_cost", "-p", "records_dir", "/tmp/x"], capsys)
+    assert "gce_cost: records_dir is set by the runner" in message
+
+
+@pytest.mark.parametrize("notebook, name, value, expected", [
+    ("gce_headline", "gce_steps", "-5", "gce_steps = -5; a count must be a positive whole number"),
+    ("gce_headline", "n_alpha", "0", "n_alpha = 0; a count must be a positive whole number"),
+    ("gce_headline", "gce_steps", "1.5", "gce_steps = 1.5; a count"),
+    ("gce_headline", "gce_steps", "abc", "gce_steps = 'abc' is a string, the notebook expects a number"),
+    ("gce_headline", "seeds", "zero", "seeds = 'zero' is a string, the notebook expects a list"),
+    ("gce_headline", "dataset", "mnist_3_9", "dataset: unknown ['mnist_3_9']; known: mnist_3_8, mnist_1_4_9"),
+    ("gce_cost", "datasets", "[mnist_3_8, nosuch]", "datasets: unknown ['nosuch']"),
+    ("cgn_losses", "variant", "coloured", "variant: unknown ['coloured']; known: colored, double_colored, wildlife"),
+    ("cgn_table3", "variants", "[wildlife, zoo]", "variants: unknown ['zoo']"),
+])
+def test_bad_parameter_values_are_refused_before_any_run(notebook, name, value, expected, capsys):
+    assert expected in _usage_error(["--profile", "smoke", notebook, "-p", name, value], capsys)
+
+
+@pytest.mark.parametrize("notebook, name, value", [
+    ("gce_headline", "transition_offsets", 0),  # default 0 means "off": not a positive count
+    ("gce_headline", "classifier_epochs", None),  # None: the paper's epochs
+    ("gce_headline", "gce_steps", 300), ("gce_qmc", "mc_budget", [8, 4]), ("cgn_losses", "variant", "wildlife"),
+])
+def test_good_parameter_values_pass(notebook, name, value):
+    assert runner.check_parameters(runner.Job(notebook, notebook, {name: value})) == []
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_every_profile_passes_the_parameter_checks(profile):
+    assert runner.plan(runner.available_notebooks(), runner.load_profile(profile), {}, None)
+
+
+def test_a_bad_profile_key_is_refused_for_every_job():
+    profile = {"gce_headline": [{"output": "a"}, {"output": "b", "os.system('x')": 1}]}
+    with pytest.raises(ValueError, match=r"gce_headline: \"os.system\('x'\)\" is not a parameter name"):
+        runner.plan(["gce_headline"], profile, {}, None)
+
+
+def test_profile_with_bad_yaml_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "PROFILES", tmp_path)
+    (tmp_path / "broken.yaml").write_text("gce_cost:\n  seeds: [0\n")
+    with pytest.raises(SystemExit, match="broken.yaml: not valid YAML"):
+        runner.load_profile("broken")
+
+
+def test_profile_that_is_not_a_mapping_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "PROFILES", tmp_path)
+    (tmp_path / "listed.yaml").write_text("- gce_cost\n- gce_headline\n")
+    with pytest.raises(SystemExit, match="listed.yaml: must map notebook names to parameters, but holds a list"):
+        runner.load_profile("listed")
+
+
+@pytest.mark.parametrize("entry", [[{"output": "a"}, "gce_steps=3"], 5])
+def test_variant_that_is_not_a_mapping_is_refused(entry):
+    with pytest.raises(ValueError, match="profile entry gce_headline: each variant must be a mapping"):
+        runner.plan(["gce_headline"], {"gce_headline": entry}, {}, None)
+
+
+def test_sweep_values_may_be_lists():
+    jobs = runner.plan(["gce_headline"], {}, {}, "seeds=[0,1],[2], [3, 4]")
+    assert [job.params["seeds"] for job in jobs] == [[0, 1], [2], [3, 4]]
+    assert [job.output for job in jobs] == ["gce_headline-seeds=[0,1]", "gce_headline-seeds=[2]",
+                                            "gce_headline-seeds=[3, 4]"]
+
+
+@pytest.mark.parametrize("text, values", [("a,'b,c',\"d,e\"", ["a", "'b,c'", '"d,e"']),
+                                          ("{x: 1, y: 2},[1]", ["{x: 1, y: 2}", "[1]"]), ("7", ["7"])])
+def test_sweep_values_split_at_top_level_commas(text, values):
+    assert runner.split_values(text) == values
+
+
+@pytest.mark.parametrize("sweep, expected", [("seeds=[0,1],[2", "'[0,1],[2': unbalanced"),
+                                             ("seeds=[0],,[1]", "an empty value"),
+                                             ("seeds=[0],'a'b", "value \"'a'b\" is not valid YAML")])
+def test_bad_sweep_values_are_named(sweep, expected, capsys):
+    assert expected in _usage_error(["--profile", "smoke", "gce_headline", "--sweep", sweep], capsys)
+
+
+def test_bad_yaml_in_a_parameter_value_is_named(capsys):
+    assert "-p seeds: value '[0' is not valid YAML" in _usage_error(
+        ["--profile", "smoke", "gce_headline", "-p", "seeds", "[0"], capsys)
+
+
+@pytest.mark.parametrize("cwd, out", [("", "book/executed"), ("book", "executed"), ("book", "../book/executed/")])
+def test_relative_out_to_the_book_folder_is_the_book(cwd, out, monkeypatch):
+    monkeypatch.chdir(runner.REPO / cwd)
+    assert runner.output_folders(Path(out), None, "smoke") == (runner.BOOK / "executed", runner.BOOK / "records")
+
+
+def test_other_out_folders_keep_their_records(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.output_folders(Path("elsewhere"), "seeds=[0]", "cpu") == (tmp_path / "elsewhere",
+                                                                            tmp_path / "elsewhere" / "records")
+    assert runner.output_folders(None, "seeds=[0]", "cpu")[0] == runner.REPO / "runs" / "cpu-seeds"
+    assert runner.output_folders(None, None, "cpu") == (runner.BOOK / "executed", runner.BOOK / "records")
