@@ -75,6 +75,9 @@ def load_profile(name: str) -> dict:
     if not isinstance(profile, dict):
         raise SystemExit(f"profile {path}: must map notebook names to parameters, "
                          f"but holds a {type(profile).__name__}")
+    unknown = sorted(set(profile) - set(available_notebooks()))
+    if unknown:  # a misspelt notebook name would silently run that notebook with its defaults
+        raise SystemExit(f"profile {path}: unknown notebook(s) {unknown}; notebooks: {available_notebooks()}")
     return profile
 
 

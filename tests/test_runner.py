@@ -182,6 +182,13 @@ def test_profile_that_is_not_a_mapping_is_refused(tmp_path, monkeypatch):
         runner.load_profile("listed")
 
 
+def test_profile_with_an_unknown_notebook_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "PROFILES", tmp_path)
+    (tmp_path / "typo.yaml").write_text("gce_headlines:\n  seeds: [0]\n")
+    with pytest.raises(SystemExit, match=r"typo.yaml: unknown notebook\(s\) \['gce_headlines'\]"):
+        runner.load_profile("typo")
+
+
 @pytest.mark.parametrize("entry", [[{"output": "a"}, "gce_steps=3"], 5])
 def test_variant_that_is_not_a_mapping_is_refused(entry):
     with pytest.raises(ValueError, match="profile entry gce_headline: each variant must be a mapping"):
