@@ -7,6 +7,10 @@ Examples::
     python -m lib.runner --profile cpu gce_headline --sweep 'seeds=[0],[1],[2]'
     python -m lib.runner --profile smoke gce_headline -p gce_steps 300
     python -m lib.runner --profile paper --jobs 3             # three notebooks at a time (one GPU)
+    python -m lib.runner --profile paper --executor slurm --partition gpu --gpus 1   # one SLURM job array
+    python -m lib.runner --profile paper --executor local --gpus 1   # one job per GPU of CUDA_VISIBLE_DEVICES
+    python -m lib.runner --profile paper --time-budget 540 --archive out.tar.gz      # a 9-minute GPU window
+    python -m lib.runner --status runs/arrays/<folder>       # an array's status table; --gather merges it
     python -m lib.runner --sanitise book/executed/*.ipynb    # strip machine-specific paths, run nothing
 
 A notebook is read from its jupytext ``.py`` source (the source of truth) and executed with the profile's
@@ -18,6 +22,8 @@ paths and moved into place only when it succeeded; a failed run is kept as ``<ou
 makes the command exit non-zero. Each run's wall time and device go into ``run_log.json``; its verdict
 records, stamped with the output name, replace that output's old records. Records and log are changed
 under inter-process locks, so concurrent runs (``--jobs``, or two commands) cannot lose each other's.
+An output whose stored page carries the job's stamp (``job_stamp``: same source, library and parameters) is
+current and skipped unless ``--force``. Job arrays, time-boxed windows and cost estimates are in ``lib.cluster``.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import functools
+import hashlib
 import json
 import keyword
 import os
@@ -153,6 +160,34 @@ def notebook_parameters(name: str) -> dict:
     return _literal_assignments(cells[0].source)
 
 
+# Modules that decide how notebooks are run, not what they compute: left out of the library stamp, so that
+# a fix to the scheduler does not make hours of stored GPU results stale.
+ORCHESTRATION = ("runner.py", "cluster.py")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def library_hash(lib: Path = Path(__file__).resolve().parent) -> str:
+    """A hash of every library source file (``lib/**/*.py``, names and contents) but the runner's own.
+
+    Read from the files, so it works in any clean clone, with or without git."""
+    parts = [f"{path.relative_to(lib).as_posix()}\0".encode() + path.read_bytes()
+             for path in sorted(lib.rglob("*.py")) if path.relative_to(lib).as_posix() not in ORCHESTRATION]
+    return _digest(b"\0".join(parts))
+
+
+def job_stamp(job: Job, profile: str) -> dict:
+    """What an executed output was made from: hashes of the notebook's ``.py`` source, of the library
+    (``library_hash``) and of the parameters with the profile. Stored in the page's metadata
+    (``repro.stamp``) and in its run-log entry; an output whose stamp equals the job's is current."""
+    parameters = json.dumps({"profile": profile, "parameters": job.params}, sort_keys=True)
+    return {"source": _digest((NOTEBOOKS / f"{job.name}.py").read_bytes()), "library": library_hash(),
+            "parameters": _digest(parameters.encode())}
+
+
 def _known_values(notebook: str, key: str) -> tuple | None:
     """The allowed values of a data-set parameter, or None where the runner does not know them."""
     if notebook.startswith("gce_") and key in ("dataset", "datasets"):
@@ -275,6 +310,12 @@ def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[
         record["output"] = output
         # one "--" per file name, between output and record, so that the output can be read back from it
         new[f"{output}--{re.sub('-{2,}', '-', path.name)}"] = json.dumps(record, indent=1)
+    swap_records(records_dir, output, new, page)
+
+
+def swap_records(records_dir: Path, output: str, new: dict, page: tuple[Path, Path] | None = None) -> None:
+    """Under the records lock: write ``new`` (file name -> text, names ``<output>--<name>.json``), delete the
+    output's other records, then move ``page`` into place (see ``_replace_records``)."""
     records_dir.mkdir(parents=True, exist_ok=True)
     with _locked(records_dir / RECORDS_LOCK):
         for name, text in new.items():
@@ -297,6 +338,24 @@ def _append_log(log_path: Path, entry: dict) -> None:
     with _locked(log_path.with_name(f".{log_path.name}.lock")):
         log = json.loads(log_path.read_text()) if log_path.is_file() else []
         _write_atomic(log_path, json.dumps([e for e in log if not superseded(e)] + [entry], indent=1))
+
+
+def append_log(out_dir: Path, entry: dict, executor: str, parallel_jobs: int) -> None:
+    """Log a run in ``out_dir/run_log.json``, saying how it was run: ``pool`` (this machine's processes),
+    ``local`` or ``slurm`` (submitit), and how many notebooks ran at the same time."""
+    _append_log(out_dir / "run_log.json", {**entry, "executor": executor, "parallel_jobs": parallel_jobs})
+
+
+def regenerate_scorecard(records_dir: Path) -> Path | None:
+    """Rewrite the book's scorecard from its records, under the records lock so that it never mixes an
+    output's old and new records; other record folders have no scorecard (None)."""
+    if records_dir != BOOK / "records":
+        return None
+    from .scorecard import main as write_scorecard
+
+    with _locked(records_dir / RECORDS_LOCK):
+        write_scorecard(["--records", str(records_dir), "--out", str(BOOK / "scorecard.md")])
+    return BOOK / "scorecard.md"
 
 
 def _failure_text(err: BaseException) -> str:
@@ -412,8 +471,10 @@ def execute(job: Job, profile: str, out_dir: Path, records_dir: Path, progress: 
     if problems:
         raise ValueError("bad parameters (nothing was run):\n  " + "\n  ".join(problems))
     out_dir, records_dir = Path(out_dir), Path(records_dir)
+    stamp = job_stamp(job, profile)
     notebook = jupytext.read(NOTEBOOKS / f"{job.name}.py")
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["repro"] = {"stamp": stamp}
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".records-", dir=out_dir))
     params = {**job.params, "profile": profile, "records_dir": str(staging.resolve())}
@@ -440,7 +501,7 @@ def execute(job: Job, profile: str, out_dir: Path, records_dir: Path, progress: 
     print(f"  {job.output}: {'ok' if ok else 'FAILED'} in {seconds:.1f} s", flush=True)
     return {"notebook": job.name, "output": final.name, "profile": profile, "parameters": job.params,
             "status": "ok" if ok else "failed", "seconds": round(seconds, 1), "device": device_description(),
-            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "stamp": stamp}
 
 
 def execute_baseline(name: str, progress: bool = True) -> bool:
@@ -475,6 +536,9 @@ def output_folders(out: Path | None, sweep: str | None, profile: str) -> tuple[P
 
 
 def main(argv=None) -> int:
+    from . import cluster
+
+    started = time.monotonic()  # a --time-budget counts from here
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help=f"notebook names (default: all of {available_notebooks()})")
     parser.add_argument("--profile", help="smoke, cpu or paper (a file in profiles/); required to run notebooks")
@@ -486,38 +550,89 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, help="folder for executed notebooks and records "
                         "(default: book/executed and book/records)")
     parser.add_argument("--only", nargs="+", metavar="OUTPUT", help="run only these outputs of the profile")
-    parser.add_argument("--jobs", type=int, default=1, help="notebooks executed at the same time")
+    parser.add_argument("--jobs", type=int, help="notebooks at the same time: processes of the pool (default 1), "
+                        "local job slots (default: one per GPU, else 1) or the SLURM array's limit (default: none)")
+    parser.add_argument("--force", action="store_true", help="also re-run outputs that are current (stored page "
+                        "made from the same notebook source, library and parameters)")
+    parser.add_argument("--dry-run", action="store_true", help="say what would run and its estimated cost "
+                        "(and, with --executor slurm, print the sbatch file); run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (CI logs)")
     parser.add_argument("--baseline", action="store_true",
                         help="execute notebooks/<name>.ipynb in place with its own parameters cell (the smoke "
                              "profile): the stored outputs that nbval compares against; no records")
     parser.add_argument("--sanitise", nargs="+", type=Path, metavar="IPYNB",
                         help="only remove machine-specific paths from these executed notebooks, in place")
+    window = parser.add_argument_group("time-boxed windows (the pool executor, one notebook at a time)")
+    window.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="start a job only when its cost (its run-log wall time, else --default-cost) fits the "
+                             "time left since the command started; jobs are taken in the order of the notebooks "
+                             "named, else in the profile's order")
+    window.add_argument("--default-cost", type=float, default=cluster.DEFAULT_COST_S, metavar="SECONDS",
+                        help="cost of a job the run log knows nothing about (default %(default)s)")
+    window.add_argument("--archive", type=Path, metavar="TAR_GZ", help="also write what the runs changed (pages, "
+                        "records, run log, scorecard) into one archive, paths relative to the repository")
+    arrays = parser.add_argument_group("submitit: a SLURM job array or local processes")
+    arrays.add_argument("--executor", choices=("pool", "local", "slurm"), default="pool",
+                        help="pool: this process and --jobs processes (default); local: submitit's local executor; "
+                             "slurm: one SLURM job array")
+    arrays.add_argument("--array", type=Path, metavar="DIR",
+                        help="the array's folder: job folders, logs (default runs/arrays/<profile>-<UTC time>)")
+    arrays.add_argument("--gpus", type=int, help="GPUs per job (default: 1 on SLURM; 1 locally when GPUs are "
+                        "visible, each job its own, else 0)")
+    arrays.add_argument("--partition", help="SLURM partition")
+    arrays.add_argument("--timeout-min", type=int, default=180,
+                        help="time limit of each job in minutes (default %(default)s)")
+    arrays.add_argument("--slurm-option", action="append", default=[], metavar="KEY[=VALUE]",
+                        help="another sbatch option, verbatim: account=mylab, qos=high, exclusive, ...")
+    arrays.add_argument("--no-wait", action="store_true",
+                        help="SLURM: submit and return; then --status and --gather")
+    arrays.add_argument("--poll", type=float, default=30, metavar="SECONDS",
+                        help="how often a waiting command looks at the jobs (default %(default)s)")
+    arrays.add_argument("--status", type=Path, metavar="DIR", help="print an array's status table and exit")
+    arrays.add_argument("--gather", type=Path, metavar="DIR", help="merge an array's ended jobs into the book "
+                        "(or their --out), regenerate the scorecard and exit")
     args = parser.parse_args(argv)
 
     if args.sanitise:
         for path in args.sanitise:
             sanitise_file(path)
         return 0
+    if args.status:
+        print(cluster.format_status(args.status, cluster.status_rows(args.status)))
+        return 0
+    if args.gather:
+        entries, scorecard = cluster.gather(args.gather)
+        return cluster.report(entries, *cluster.targets(args.gather), scorecard, args.archive)
     if not args.profile:
         parser.error("the following arguments are required: --profile")
     names = args.notebooks or available_notebooks()
     unknown = [n for n in names if n not in available_notebooks()]
     if unknown:
         parser.error(f"unknown notebook(s) {unknown}; available: {available_notebooks()}")
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    for wrong, message in [
+            ((args.jobs is not None and args.jobs < 1) or (args.gpus or 0) < 0,
+             "--jobs must be at least 1, --gpus at least 0"),
+            (args.time_budget is not None and (args.executor != "pool" or (args.jobs or 1) > 1),
+             "--time-budget runs one notebook at a time in this process: not with --executor or --jobs"),
+            ((args.no_wait or args.partition or args.slurm_option) and args.executor != "slurm",
+             "--no-wait, --partition and --slurm-option need --executor slurm"),
+            (args.gpus is not None and args.executor == "pool", "--gpus needs --executor local or slurm")]:
+        if wrong:
+            parser.error(message)
     if args.baseline:
         failures = [n for n in names if not execute_baseline(n, not args.no_progress)]
         return 1 if failures else 0
     try:
+        profile = load_profile(args.profile)
         overrides = {}
         for key, text in args.param:
             try:
                 overrides[key] = parse_value(text)
             except ValueError as err:
                 raise ValueError(f"-p {key}: {err}") from None
-        jobs = plan(names, load_profile(args.profile), overrides, args.sweep)
+        # the order jobs are taken in: the notebooks named, else the profile's own order
+        ordered = args.notebooks or [*profile, *(n for n in available_notebooks() if n not in profile)]
+        jobs = plan(ordered, profile, overrides, args.sweep)
     except ValueError as err:
         parser.error(str(err))
     if args.only:
@@ -527,23 +642,32 @@ def main(argv=None) -> int:
         jobs = [job for job in jobs if job.output in args.only]
     out_dir, records_dir = output_folders(args.out, args.sweep, args.profile)
 
-    run = lambda job: execute(job, args.profile, out_dir, records_dir, not args.no_progress)  # noqa: E731
-    if args.jobs == 1:
-        entries = [run(job) for job in jobs]
-    else:  # separate processes: each papermill run drives its own kernel
-        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
-            entries = list(pool.map(execute, jobs, *zip(*[(args.profile, out_dir, records_dir, False)] * len(jobs))))
-    for entry in entries:
-        _append_log(out_dir / "run_log.json", {**entry, "parallel_jobs": args.jobs})
-    if records_dir == BOOK / "records":
-        from .scorecard import main as write_scorecard
-
-        write_scorecard(["--records", str(records_dir), "--out", str(BOOK / "scorecard.md")])
-    failures = [e["output"] for e in entries if e["status"] != "ok"]
-    if failures:
-        print(f"{len(failures)} notebook run(s) failed: {failures}", file=sys.stderr)
-        return 1
-    return 0
+    todo = cluster.pending(jobs, args.profile, out_dir, args.force)
+    if args.dry_run:
+        cluster.describe(args, todo, out_dir)
+        return 0
+    if not todo:
+        print(f"nothing to run: all {len(jobs)} output(s) in {out_dir} are current (--force re-runs them)")
+        return 0
+    for job, reason in todo:
+        print(f"  {job.output}: to run ({reason})")
+    if args.executor != "pool":
+        gathered = cluster.run_array(args, todo, out_dir, records_dir)
+        if gathered is None:  # --no-wait: the array runs on
+            return 0
+        entries, scorecard = gathered
+    else:
+        if (args.jobs or 1) == 1:
+            entries = cluster.run_in_turn(todo, args.profile, out_dir, records_dir, not args.no_progress,
+                                          args.time_budget, started, args.default_cost)
+        else:  # separate processes: each papermill run drives its own kernel
+            with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+                entries = list(pool.map(execute, [job for job, _ in todo],
+                                        *zip(*[(args.profile, out_dir, records_dir, False)] * len(todo))))
+            for entry in entries:
+                append_log(out_dir, entry, "pool", args.jobs)
+        scorecard = regenerate_scorecard(records_dir) if entries else None
+    return cluster.report(entries, out_dir, records_dir, scorecard, args.archive)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,7 @@ for architecture in architectures:
         runs.append({
             "architecture": architecture, "seed": seed, "accuracy": accuracy(classifier, *data.val),
             "classifier seconds": meta["seconds"], "GCE seconds": history["seconds"],
+            "training D": np.mean(np.add(history["sse"], history["kl"])[-max(1, gce_steps // 16):]),
             "I(α; Ŷ)": report["alpha_flow"], "β leak": flows[k:].max() / flows[:k].min(),
             "α flips": min(report["change_rate"][:k]), "largest β flips": max(report["change_rate"][k:]),
             "α removal drop": report["reencoded"] - removed[:k].max(),
@@ -184,6 +185,8 @@ for architecture, group in results.groupby("architecture", sort=False):
     value = lambda column: group[column].tolist()  # noqa: E731
     mean = lambda column: group[column].mean()  # noqa: E731
     seen = {source: v[architecture] for source, v in numbers["accuracy"].items() if architecture in v}
+    # regression-checked only: the explainer's data term settles even where the sweeps are still noise
+    log.track(f"{architecture}: D = SSE + KL at the end of training", value("training D"))
     if architecture == "mean_intensity":
         log.add(f"{architecture}: validation accuracy", value("accuracy"), "≤ 0.90 (deliberately poor)",
                 mean("accuracy") <= 0.90, reproductions=seen)
