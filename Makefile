@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing trains)
 	$(BIN)/python -m lib.scorecard
+	$(BIN)/python -m lib.runner --cost-table book/generated/costs.md
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
@@ -26,7 +27,7 @@ test baselines: export MKL_NUM_THREADS := 1
 test: $(STAMP)  ## unit tests, jupytext pairing, book build with -W, nbval on the smoke profile
 	$(BIN)/python -m pytest
 
-smoke cpu paper: $(STAMP)  ## re-execute every notebook with a profile into book/executed/
+smoke cpu paper: $(STAMP)  ## run each notebook with a profile into book/executed/, skipping current outputs (same source, library, parameters; lib.runner --force re-runs them)
 	$(BIN)/python -m lib.runner --profile $@
 
 baselines: $(STAMP)  ## smoke runs over 5 seeds -> notebooks/baselines/*.json; seed 0 -> notebooks/*.ipynb (nbval)

@@ -12,6 +12,7 @@ Examples::
     python -m lib.runner --profile paper --time-budget 540 --archive out.tar.gz      # a 9-minute GPU window
     python -m lib.runner --status runs/arrays/<folder>       # an array's status table; --gather merges it
     python -m lib.runner --sanitise book/executed/*.ipynb    # strip machine-specific paths, run nothing
+    python -m lib.runner --cost-table book/generated/costs.md   # the book's cost table, run nothing
 
 A notebook is read from its jupytext ``.py`` source (the source of truth) and executed with the profile's
 parameters. ``profiles/<profile>.yaml`` maps each notebook to one mapping of parameters, or to a list of
@@ -244,6 +245,11 @@ def check_parameters(job: Job) -> list[str]:
             if unknown:
                 problems.append(f"{job.name}: {key}: unknown {unknown}; known: {', '.join(known)}")
     return problems
+
+
+def profile_order(profile: dict) -> list[str]:
+    """Every notebook, the profile's first in its order: the order a profile's jobs are taken in."""
+    return [*profile, *(n for n in available_notebooks() if n not in profile)]
 
 
 def plan(names, profile: dict, overrides: dict, sweep: str | None) -> list[Job]:
@@ -562,6 +568,8 @@ def main(argv=None) -> int:
                              "profile): the stored outputs that nbval compares against; no records")
     parser.add_argument("--sanitise", nargs="+", type=Path, metavar="IPYNB",
                         help="only remove machine-specific paths from these executed notebooks, in place")
+    parser.add_argument("--cost-table", type=Path, metavar="MD", help="only write the book's table of what each "
+                        "notebook costs (from book/executed/run_log.json and the paper profile) to this file")
     window = parser.add_argument_group("time-boxed windows (the pool executor, one notebook at a time)")
     window.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="start a job only when its cost (its run-log wall time, else --default-cost) fits the "
@@ -597,6 +605,11 @@ def main(argv=None) -> int:
         for path in args.sanitise:
             sanitise_file(path)
         return 0
+    if args.cost_table:
+        args.cost_table.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(args.cost_table, cluster.cost_page(BOOK / "executed"))
+        print(f"wrote {args.cost_table}")
+        return 0
     if args.status:
         print(cluster.format_status(args.status, cluster.status_rows(args.status)))
         return 0
@@ -631,7 +644,7 @@ def main(argv=None) -> int:
             except ValueError as err:
                 raise ValueError(f"-p {key}: {err}") from None
         # the order jobs are taken in: the notebooks named, else the profile's own order
-        ordered = args.notebooks or [*profile, *(n for n in available_notebooks() if n not in profile)]
+        ordered = args.notebooks or profile_order(profile)
         jobs = plan(ordered, profile, overrides, args.sweep)
     except ValueError as err:
         parser.error(str(err))

@@ -65,6 +65,32 @@ def test_pages_stored_before_stamps_are_not_current():
         "executed before stamps were recorded"
 
 
+def test_cost_table_sums_the_logged_runs(tmp_path):
+    cpu, gpu = "CPU (x86_64, 1 threads of 2 cores)", "NVIDIA H100"
+    log = [("a", "a", "paper", "ok", 97.4, gpu), ("a", "a-x", "paper", "ok", 150.0, gpu),
+           ("a", "a-y", "paper", "failed", None, None), ("a", "a-y", "paper", "ok", 500.0, cpu),  # not on a GPU
+           ("a", "a-small", "cpu", "ok", 30.0, cpu), ("a", "a-z", "smoke", "ok", 5.0, cpu),
+           ("b", "b", "cpu", "ok", 200.0, cpu), ("b", "b-2", "cpu", "ok", 400.0, cpu),
+           ("b", "b-3", "cpu", "ok", 50.0, gpu),  # not on a CPU
+           ("c", "c", "paper", "ok", 60.0, gpu), ("c", "c", "cpu", "ok", 60.0, cpu)]  # c is not in the plan
+    (tmp_path / "run_log.json").write_text(json.dumps([
+        {"notebook": name, "output": f"{output}.ipynb", "profile": profile, "status": status, "seconds": seconds,
+         "device": device} for name, output, profile, status, seconds, device in log]))
+    jobs = [runner.Job("a", "a"), runner.Job("a", "a-x"), runner.Job("a", "a-y"), runner.Job("b", "b")]
+    assert cluster.cost_table(jobs, cluster.logged_runs(tmp_path)).splitlines()[2:] == [
+        "| `a` | 3 | 97 s, 2.5 min (not run: `a-y`) | 30 s (1 output) |",
+        "| `b` | 1 | – | 10.0 min (2 outputs) |",
+        "| all | 4 | 4.1 min (2 of 4 outputs) | 10.5 min (3 outputs) |",
+        "",
+        f"Devices in the run log: `paper` runs on {gpu}; `cpu` runs on {cpu}."]
+
+
+def test_stored_cost_table_is_the_generated_one():
+    stored = runner.BOOK / "generated" / "costs.md"
+    assert stored.read_text() == cluster.cost_page(runner.BOOK / "executed"), (
+        f"{stored} is stale: make book, or python -m lib.runner --cost-table {stored.relative_to(runner.REPO)}")
+
+
 @pytest.fixture
 def no_kernels(monkeypatch, tmp_path):
     """runner.execute replaced by a fake that writes a page and a record; ``calls`` lists the outputs run."""

@@ -4,7 +4,7 @@
 #     . tools/device_setup.sh
 #     papermill -k python3 in.ipynb out.ipynb
 #
-# The wheels in .whl/ (papermill, jupytext, nbclient, ipykernel, captum and the
+# The wheels in .whl/ (papermill, jupytext, nbclient, ipykernel, captum, submitit and the
 # dependencies the machine's image lacks; see tools/fetch_device_wheels.sh) are
 # installed into $SITE_DIR (default /tmp/site), never into the preinstalled
 # environment, and put first on PYTHONPATH. A Jupyter kernel named "python3" is

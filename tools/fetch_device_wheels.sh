@@ -3,10 +3,10 @@
 # GPU machine (Python 3.12, x86_64 Linux). Run from the repository root on a
 # machine that can reach PyPI.
 #
-# The list is the dependency closure of papermill, jupytext, nbclient, ipykernel
-# and captum, minus what the machine's image already holds (torch, numpy,
+# The list is the dependency closure of papermill, jupytext, nbclient, ipykernel,
+# captum and submitit, minus what the machine's image already holds (torch, numpy,
 # matplotlib, tqdm, pyyaml, requests, aiohttp, click, packaging, pygments,
-# markdown-it-py, python-dateutil, psutil, attrs, typing-extensions, ...; see
+# markdown-it-py, python-dateutil, psutil, attrs, typing-extensions, cloudpickle, ...; see
 # the package list in the device notes). Keep one version per package.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ PINS=(
   # what we run
   papermill==2.7.0 jupytext==1.19.6 nbclient==0.11.0 nbformat==5.11.1
   ipykernel==7.4.0 captum==0.9.0
+  # lib.cluster's --executor local (pure Python; its cloudpickle and typing-extensions are in the image)
+  submitit==1.5.4
   # papermill
   entrypoints==0.4.2 tenacity==9.2.1
   # jupytext
