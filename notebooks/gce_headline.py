@@ -248,6 +248,8 @@ log.add("largest accuracy drop when a β is removed", beta_drop.tolist(), "≤ 0
 if paper["final_D"] is not None:
     log.add("data term D (SSE + KL per sample)", final_D, "within 25% of paper",
             abs(np.mean(final_D) / paper["final_D"] - 1) <= 0.25, paper=paper["final_D"])
+for term in ("sse", "kl"):  # regression-checked only: D's two terms move apart when their balance changes
+    log.track(f"end-of-training {term.upper()}", [float(np.mean(h[term][-tail:])) for h in histories.values()])
 if records_dir:
     log.save(records_dir)
 display(log.table())
