@@ -76,7 +76,8 @@ def write_baseline(name: str, records: list[Path]) -> Path:
         "measured": {"date": dt.date.today().isoformat(), "commit": commit.stdout.strip(),
                      "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
                      "threads": torch.get_num_threads()},
-        "checked": {m: baseline_entry([run["checked"][m] for run in runs]) for m in names},
+        "checked": {m: baseline_entry([run["checked"][m] for run in runs], runs[0].get("resolution", {}).get(m, 0.0))
+                    for m in names},
         "verdicts": verdicts}
     BASELINES.mkdir(parents=True, exist_ok=True)
     path = BASELINES / f"{name}.json"

@@ -27,15 +27,19 @@ TOLERANCE_FLOOR = 0.02
 TOLERANCE_RELATIVE = 0.01
 
 
-def tolerance(values) -> float:
-    """Allowed distance from the baseline mean for a quantity measured ``values`` over seeds."""
+def tolerance(values, resolution: float = 0.0) -> float:
+    """Allowed distance from the baseline mean for a quantity measured ``values`` over seeds.
+
+    ``resolution`` is the smallest step the quantity can take (1 for a count): five seeds that agree
+    exactly say little about the next run of a quantity that moves in steps.
+    """
     finite = [v for v in values if math.isfinite(v)]
     sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
     mean = statistics.fmean(finite) if finite else 0.0
-    return max(TOLERANCE_SDS * sd, TOLERANCE_FLOOR + TOLERANCE_RELATIVE * abs(mean))
+    return max(TOLERANCE_SDS * sd, TOLERANCE_FLOOR + TOLERANCE_RELATIVE * abs(mean), resolution)
 
 
-def baseline_entry(values) -> dict:
+def baseline_entry(values, resolution: float = 0.0) -> dict:
     """What the baseline file stores for one quantity: the per-seed values, their mean and the tolerance.
 
     A quantity that is not finite for some seed (NaN where a variant has no such cue) must be
@@ -46,7 +50,7 @@ def baseline_entry(values) -> dict:
     if finite and len(finite) < len(values):
         raise ValueError(f"values finite for some seeds only: {values}")
     return {"values": values, "mean": statistics.fmean(finite) if finite else None,
-            "tolerance": tolerance(values) if finite else None}
+            "tolerance": tolerance(values, resolution) if finite else None}
 
 
 def compare(value: float, entry: dict | None) -> str | None:
@@ -86,14 +90,17 @@ class VerdictLog:
                         "device": device, "settings": settings, "data": data}
         self.records: list[dict] = []
         self.checked: dict[str, float] = {}  # regression-checked quantities: name -> value of this run
+        self.resolution: dict[str, float] = {}  # name -> smallest step, where the quantity moves in steps
         self.verdict_only: set[str] = set()
 
     def add(self, metric: str, values, criterion: str, passed: bool, paper=None,
-            reproductions: dict | None = None, note: str = "", check: str = "value") -> dict:
+            reproductions: dict | None = None, note: str = "", check: str = "value",
+            resolution: float = 0.0) -> dict:
         """Record one metric: our values (one per seed), the criterion and whether it holds.
 
         ``check`` says what the smoke regression check compares: the mean ("value"), only the verdict
-        ("verdict", for machine-dependent numbers such as timings) or nothing ("none").
+        ("verdict", for machine-dependent numbers such as timings) or nothing ("none"); ``resolution`` is
+        the smallest step of a quantity that moves in steps (see ``tolerance``).
         """
         if check not in ("value", "verdict", "none"):
             raise ValueError(f"check must be 'value', 'verdict' or 'none', not {check!r}")
@@ -105,16 +112,18 @@ class VerdictLog:
                   "verdict": "reproduced" if passed else "not reproduced", "note": note}
         self.records.append(record)
         if check == "value":
-            self.track(metric, mean)
+            self.track(metric, mean, resolution)
         elif check == "verdict":
             self.verdict_only.add(metric)
         return record
 
-    def track(self, name: str, value) -> None:
+    def track(self, name: str, value, resolution: float = 0.0) -> None:
         """Add a quantity that is regression-checked but carries no verdict (a final loss, an accuracy)."""
         if name in self.checked:
             raise ValueError(f"quantity {name!r} is checked twice")
         self.checked[name] = summarise(value)[0]
+        if resolution:
+            self.resolution[name] = resolution
 
     def regression_check(self) -> str:
         """One stable line per checked quantity: ✓ within the smoke baseline's tolerance, ✗ with numbers.
@@ -128,7 +137,8 @@ class VerdictLog:
         verdicts = {r["metric"]: r["verdict"] for r in self.records if r["metric"] in self.verdict_only}
         record_to = os.environ.get(RECORD_ENV)
         if record_to:
-            Path(record_to).write_text(json.dumps({"checked": self.checked, "verdicts": verdicts}))
+            Path(record_to).write_text(json.dumps({"checked": self.checked, "resolution": self.resolution,
+                                                   "verdicts": verdicts}))
             return "\n".join([f"✓ {metric}" for metric in self.checked] +
                              [f"✓ {metric}: {verdict}" for metric, verdict in verdicts.items()])
         path = BASELINES / f"{name}.json"

@@ -30,12 +30,14 @@ def baselines(tmp_path, monkeypatch):
 
 
 def test_write_baseline_combines_seeds(tmp_path, baselines):
-    runs = [{"checked": {"a": a, "b": 1.0}, "verdicts": {"t": "reproduced"}} for a in (1.0, 2.0, 3.0)]
+    runs = [{"checked": {"a": a, "b": 1.0, "c": 0.0}, "resolution": {"c": 1}, "verdicts": {"t": "reproduced"}}
+            for a in (1.0, 2.0, 3.0)]
     path = regression.write_baseline("nb", write_runs(tmp_path, runs))
     stored = json.loads(path.read_text())
     assert path == baselines / "nb.json" and stored["seeds"] == 3
     assert stored["checked"]["a"] == verdict.baseline_entry([1.0, 2.0, 3.0])
     assert stored["checked"]["b"]["tolerance"] == pytest.approx(0.03)
+    assert stored["checked"]["c"]["tolerance"] == 1
     assert stored["verdicts"] == {"t": "reproduced"}
 
 

@@ -136,6 +136,11 @@ def test_tolerance_known_answers(values, expected):
     assert verdict.tolerance(values) == pytest.approx(expected)
 
 
+def test_tolerance_of_a_stepped_quantity_is_at_least_one_step():
+    assert verdict.tolerance([0.0] * 5, resolution=1) == 1
+    assert verdict.tolerance([1.0, 2.0, 3.0], resolution=1) == pytest.approx(4.0)
+
+
 def test_baseline_entry_and_compare():
     entry = verdict.baseline_entry([1.0, 2.0, 3.0])
     assert entry == {"values": [1.0, 2.0, 3.0], "mean": 2.0, "tolerance": pytest.approx(4.0)}
@@ -163,7 +168,7 @@ def checked_log() -> VerdictLog:
     log.add("accuracy", [0.9, 0.8, 1.0], ">= 0.8", True)
     log.add("seconds ratio", [6.0], ">= 4", True, check="verdict")
     log.add("not compared", [0.1], "x", False, check="none")
-    log.track("final loss", [2.0, 2.2])
+    log.track("final loss", [2.0, 2.2], resolution=0.5)
     return log
 
 
@@ -193,6 +198,7 @@ def test_regression_check_records_for_the_baseline(baselines, monkeypatch):
     assert text.splitlines() == ["✓ accuracy", "✓ final loss", "✓ seconds ratio: reproduced"]
     stored = json.loads(target.read_text())
     assert stored["checked"] == {"accuracy": pytest.approx(0.9), "final loss": pytest.approx(2.1)}
+    assert stored["resolution"] == {"final loss": 0.5}
     assert stored["verdicts"] == {"seconds ratio": "reproduced"}
 
 
