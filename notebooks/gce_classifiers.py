@@ -199,16 +199,21 @@ for architecture, group in results.groupby("architecture", sort=False):
         continue
     log.add(f"{architecture}: validation accuracy", value("accuracy"), "≥ 0.97", mean("accuracy") >= 0.97,
             reproductions=seen)
+    # Not regression-checked: after 80 smoke steps these explainer metrics span their whole range between
+    # seeds (notebooks/baselines/gce_classifiers.json) and an AVX2 run moved one outside five seeds' spread.
+    explainer_check = "none" if profile == "smoke" else "value"
     log.add(f"{architecture}: α sweep, rows whose decision changes", value("α flips"), "≥ 0.75",
-            mean("α flips") >= 0.75)
+            mean("α flips") >= 0.75, check=explainer_check)
     log.add(f"{architecture}: β sweep, largest fraction of rows whose decision changes", value("largest β flips"),
             "≤ 0.25", mean("largest β flips") <= 0.25,
-            note="seed 001 saw β sweeps change the decision with Inception" if architecture == "inception" else "")
-    log.add(f"{architecture}: largest β flow / α flow", value("β leak"), "≤ 0.10", mean("β leak") <= 0.10)
+            note="seed 001 saw β sweeps change the decision with Inception" if architecture == "inception" else "",
+            check=explainer_check)
+    log.add(f"{architecture}: largest β flow / α flow", value("β leak"), "≤ 0.10", mean("β leak") <= 0.10,
+            check=explainer_check)
     log.add(f"{architecture}: accuracy drop when α is removed", value("α removal drop"), "≥ 0.25",
-            mean("α removal drop") >= 0.25)
+            mean("α removal drop") >= 0.25, check=explainer_check)
     log.add(f"{architecture}: largest accuracy drop when a β is removed", value("largest β removal drop"), "≤ 0.05",
-            mean("largest β removal drop") <= 0.05)
+            mean("largest β removal drop") <= 0.05, check=explainer_check)
 if records_dir:
     log.save(records_dir)
 display(log.table())
