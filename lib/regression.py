@@ -14,21 +14,20 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from .runner import NOTEBOOKS, REPO, available_notebooks, execute_baseline
+from .runner import NOTEBOOKS, REPO, available_notebooks, execute_baseline, notebook_parameters
 from .verdict import BASELINES, RECORD_ENV, TOLERANCE_FLOOR, TOLERANCE_RELATIVE, TOLERANCE_SDS, baseline_entry
 
 
 def seed_parameter(name: str) -> str:
     """``seeds`` (a list) or ``seed`` (one value): how the notebook's parameters cell takes its seed."""
-    source = (NOTEBOOKS / f"{name}.py").read_text()
-    for key in ("seeds", "seed"):
-        if re.search(rf"^{key}\s*=\s*\[?0\]?\s*(#|$)", source, re.MULTILINE):
+    defaults = notebook_parameters(name)
+    for key, default in (("seeds", [0]), ("seed", 0)):
+        if defaults.get(key) == default:
             return key
     raise ValueError(f"{name}: no `seeds = [0]` or `seed = 0` in the parameters cell")
 
