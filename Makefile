@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing trains)
-	$(BIN)/python -m lib.scorecard
-	$(BIN)/python -m lib.runner --cost-table book/generated/costs.md
+	$(BIN)/python -m lib.report.scorecard
+	$(BIN)/python -m lib.report.runner --cost-table book/generated/costs.md
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
@@ -27,11 +27,11 @@ test baselines: export MKL_NUM_THREADS := 1
 test: $(STAMP)  ## unit tests, jupytext pairing, book build with -W, nbval on the smoke profile
 	$(BIN)/python -m pytest
 
-smoke cpu paper: $(STAMP)  ## run each notebook with a profile into book/executed/, skipping current outputs (same source, library, parameters; lib.runner --force re-runs them)
-	$(BIN)/python -m lib.runner --profile $@
+smoke cpu paper: $(STAMP)  ## run each notebook with a profile into book/executed/, skipping current outputs (same source, library, parameters; lib.report.runner --force re-runs them)
+	$(BIN)/python -m lib.report.runner --profile $@
 
 baselines: $(STAMP)  ## smoke runs over 5 seeds -> notebooks/baselines/*.json; seed 0 -> notebooks/*.ipynb (nbval)
-	$(BIN)/python -m lib.regression --seeds 5 --jobs 2
+	$(BIN)/python -m lib.report.regression --seeds 5 --jobs 2
 
 RESULT = benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d)
 bench: $(STAMP)  ## time the speed-critical estimators (GCE flow, label-free influence functions, CGN steps)

@@ -16,7 +16,7 @@ import torch
 
 from lib.cgn import losses as L
 from lib.cgn import training as T
-from lib.train import device_name, pick_device
+from lib.core.device import device_name, pick_device
 
 
 def time_steps(variant: str, ngf: int, steps: int, warmup: int, device) -> dict:

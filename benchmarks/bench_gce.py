@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lib.gce import EPS, flow_from_probs, information_flow, vae_terms  # noqa: E402
-from lib.nets import VAE, CNNClassifier  # noqa: E402
+from lib.gce.models import VAE, CNNClassifier  # noqa: E402
 
 K, L, M, BATCH = 1, 7, 2, 64
 

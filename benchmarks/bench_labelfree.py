@@ -26,7 +26,7 @@ from lib.labelfree.nets import mnist_autoencoder
 
 def load_images(n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     try:
-        from lib.data import gce_splits
+        from lib.core.data import gce_splits
 
         data = gce_splits("mnist", range(10), download=False)
         return data.train[0][:n], data.test[0][:n], "MNIST images"

@@ -60,12 +60,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from lib import reference
+from lib.cgn import reference
 from lib.cgn import (PAPER_STEPS, counterfactual_mnist, cue_accuracy, cue_centroids, mask_intact,
                      shape_classifier, train_cgn)
 from lib.cgn import figures
-from lib.train import device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 data_note = ("MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set) "
@@ -242,7 +242,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -63,12 +63,13 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from lib import reference
+from lib.cgn import reference
 from lib.cgn import explain, robustness
 from lib.cgn.classifier import train_invariant_classifier
 from lib.cgn.quality import binarised_digits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 seed004 = reference.CGN_TABLE3["gradcam_iou"]["seed 004"]
@@ -193,7 +194,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -58,10 +58,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from lib import reference
+from lib.cgn import reference
 from lib.cgn import robustness
-from lib.train import device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 numbers = reference.CGN_TABLE3
@@ -169,7 +169,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

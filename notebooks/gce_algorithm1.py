@@ -45,7 +45,7 @@
 #
 # **How to read the numbers.** The parameters cell holds the quick `smoke` profile used by CI (tiny grid,
 # a few dozen steps: a regression check, not evidence); the report shows the `cpu` or `paper` profile,
-# executed by `python -m lib.runner`. On MNIST the offline data hold only the first 10,000 training images
+# executed by `python -m lib.report.runner`. On MNIST the offline data hold only the first 10,000 training images
 # (the **Data** line below says so): the VAEs and GCEs see about a sixth of the paper's training set, so
 # our D values are not directly comparable with the paper's, only their trends and the choices made.
 
@@ -79,11 +79,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from lib import gce, reference
-from lib import gce_select as gs
-from lib.data import gce_splits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib import gce
+from lib.gce import reference
+from lib.gce import select as gs
+from lib.core.data import gce_splits
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 started = time.perf_counter()
 paper_settings = reference.GCE_SETTINGS[dataset]
@@ -252,7 +254,7 @@ print(f"notebook wall time {time.perf_counter() - started:.0f} s")
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -45,7 +45,7 @@
 #
 # **How to read the numbers.** Every number comes from this run, whose profile, seeds and device are printed
 # below. The parameters cell holds the quick `smoke` profile used by CI; the report shows the `cpu` or
-# `paper` profile, executed by `python -m lib.runner`. The flows reported at the end are estimated with the
+# `paper` profile, executed by `python -m lib.report.runner`. The flows reported at the end are estimated with the
 # randomised quasi-Monte-Carlo sampler (`sampler="qmc"`, see the `gce_qmc` page), which has a much lower bias
 # floor than plain Monte Carlo at the same sample count; every explainer is evaluated with the same draws.
 
@@ -75,10 +75,12 @@ import seaborn as sns
 import torch
 from IPython.display import Markdown, display
 
-from lib import gce, plots, reference
-from lib.data import gce_splits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib import gce
+from lib.gce import figures as plots, reference
+from lib.core.data import gce_splits
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 gammas, judged_gamma = [float(g) for g in gammas], float(judged_gamma)
 assert gammas[0] == 0 and judged_gamma in gammas, "gammas must start with 0 and contain judged_gamma"
@@ -283,7 +285,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -32,13 +32,13 @@
 #
 # **How to read the numbers.** Every number comes from this run, whose profile, seeds and device are printed
 # below. The parameters cell holds the quick `smoke` profile used by CI; the report shows the `cpu` or
-# `paper` profile, executed by `python -m lib.runner`. MNIST's training split here is a 10,000-image prefix
+# `paper` profile, executed by `python -m lib.report.runner`. MNIST's training split here is a 10,000-image prefix
 # of the official 60,000 (the offline copy): every number is for that reduced training set.
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
 records_dir = ""           # folder for verdict records; empty: not written (the runner sets it)
-architectures = ["cnn", "resnet", "densenet", "inception", "mean_intensity"]  # keys of lib.classifiers.ARCHITECTURES
+architectures = ["cnn", "resnet", "densenet", "inception", "mean_intensity"]  # keys of lib.gce.classifiers.ARCHITECTURES
 seeds = [0]                # one classifier and one GCE per seed and architecture
 device = "auto"
 classifier_epochs = 1      # epochs of the full-size split, the same for every architecture
@@ -58,10 +58,12 @@ import seaborn as sns
 import torch
 from IPython.display import Markdown, display
 
-from lib import gce, plots, reference
-from lib.data import gce_splits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog, format_value
+from lib import gce
+from lib.gce import figures as plots, reference
+from lib.core.data import gce_splits
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog, format_value
 
 paper_settings = reference.GCE_SETTINGS["mnist_3_8"]
 numbers = reference.GCE_CLASSIFIER_NUMBERS
@@ -220,7 +222,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

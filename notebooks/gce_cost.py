@@ -49,11 +49,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from lib import gce, reference
-from lib.data import gce_splits
-from lib.nets import VAE, CNNClassifier
-from lib.train import device_name, pick_device, seed_everything, train_classifier
-from lib.verdict import VerdictLog
+from lib import gce
+from lib.gce import reference
+from lib.core.data import gce_splits
+from lib.gce.models import VAE, CNNClassifier
+from lib.core.train import seed_everything, train_classifier
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 display(Markdown(f"**Run:** profile `{profile}`, seed {seed}, device {device_name(dev)}; {warmup_steps} warm-up "

@@ -32,7 +32,7 @@
 #
 # **How to read the numbers.** Every number below comes from this run, whose profile, seeds and device
 # are printed in the next cells. The parameters cell holds the quick `smoke` profile used by CI; the
-# report shows the `paper` profile (GPU) or the `cpu` profile, executed by `python -m lib.runner`.
+# report shows the `paper` profile (GPU) or the `cpu` profile, executed by `python -m lib.report.runner`.
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
@@ -59,10 +59,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from lib import gce, plots, reference
-from lib.data import gce_splits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib import gce
+from lib.gce import figures as plots, reference
+from lib.core.data import gce_splits
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 paper_settings = reference.GCE_SETTINGS[dataset]
 classifier_epochs = classifier_epochs or paper_settings["classifier_epochs"]
@@ -256,7 +258,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -38,7 +38,7 @@
 #
 # **How to read the numbers.** Every number comes from this run, whose profile, seeds and device are printed
 # below. The parameters cell holds the quick `smoke` profile used by CI; the report shows the `cpu` or
-# `paper` profile, executed by `python -m lib.runner`. Budgets are written Nα × Nβ.
+# `paper` profile, executed by `python -m lib.report.runner`. Budgets are written Nα × Nβ.
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
@@ -73,10 +73,12 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import entr, expit
 from torch import nn
 
-from lib import gce, reference
-from lib.data import gce_splits
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib import gce
+from lib.gce import reference
+from lib.core.data import gce_splits
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 paper_settings = reference.GCE_SETTINGS[dataset]
 classifier_epochs = classifier_epochs or paper_settings["classifier_epochs"]
@@ -378,7 +380,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

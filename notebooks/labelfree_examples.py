@@ -61,13 +61,13 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 
-from lib import reference
+from lib.labelfree import reference
 from lib.labelfree.examples import example_importance, similarity_rate
 from lib.labelfree.nets import trained_autoencoder
 from lib.labelfree.plots import metric_curves
 from lib.labelfree.splits import ecg_example_experiment, mnist_experiment
-from lib.train import device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 experiments = {"MNIST": mnist_experiment(per_class=mnist_per_class, device=dev),
@@ -156,7 +156,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

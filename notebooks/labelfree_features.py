@@ -34,7 +34,7 @@
 # **How to read the numbers.** Curves are means over test batches (and seeds) with ±1 sd bands. The
 # verdict table compares with the claim's qualitative statements: the paper and seed 003 give curves,
 # not numbers. The parameters cell holds the `smoke` profile used by CI; the report shows the `cpu`
-# profile, executed by `python -m lib.runner`.
+# profile, executed by `python -m lib.report.runner`.
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
@@ -60,8 +60,8 @@ from lib.labelfree.features import consistency_curves
 from lib.labelfree.nets import trained_autoencoder
 from lib.labelfree.plots import metric_curves
 from lib.labelfree.splits import ecg_feature_experiment, mnist_experiment
-from lib.train import device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 dev = pick_device(device)
 experiments = {"MNIST": mnist_experiment(n_test=mnist_test, device=dev), "ECG5000": ecg_feature_experiment(device=dev)}
@@ -178,7 +178,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -61,11 +61,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from lib import reference
-from lib.data import gce_splits
+from lib.labelfree import reference
+from lib.core.data import gce_splits
 from lib.labelfree import pcc_plots, pretext
-from lib.train import accuracy, device_name, pick_device
-from lib.verdict import VerdictLog
+from lib.core.train import accuracy
+from lib.core.device import device_name, pick_device
+from lib.report.verdict import VerdictLog
 
 numbers = reference.LABELFREE_CLAIM4
 tasks = numbers["tasks"]
@@ -178,7 +179,7 @@ display(log.table())
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against
-# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.verdict`).
+# its baseline over several seeds (`notebooks/baselines/`, tolerance rule in `lib.report.verdict`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 BUILD_TIMEOUT_S = 600
 
-# Files that lib.runner writes and the book needs; without them the build cannot succeed.
+# Files that lib.report.runner writes and the book needs; without them the build cannot succeed.
 EXECUTED_INPUTS = ["book/executed/gce_headline.ipynb", "book/executed/run_log.json"]
 # Pages whose HTML must exist after the build (relative to the HTML root).
 EXPECTED_PAGES = ["book/index.html", "book/executed/gce_headline.html", "book/scorecard.html"]
@@ -38,9 +38,9 @@ def test_book_builds_without_warnings(tmp_path):
     missing = [p for p in EXECUTED_INPUTS if not (REPO / p).is_file()]
     if missing:
         pytest.skip(f"executed notebook outputs missing: {missing}; create them with "
-                    "`python -m lib.runner --profile smoke` (or cpu/paper)")
+                    "`python -m lib.report.runner --profile smoke` (or cpu/paper)")
     if not (REPO / "book" / "scorecard.md").is_file():
-        pytest.skip("book/scorecard.md missing; generate it with `python -m lib.scorecard`")
+        pytest.skip("book/scorecard.md missing; generate it with `python -m lib.report.scorecard`")
 
     cmd = [_jupyter_book(), "build", str(REPO), "-W", "-n", "--keep-going", "--path-output", str(tmp_path)]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-import lib.cache
-from lib.cache import CorruptCacheWarning, atomic_save, cache_dir, cache_key, fingerprint, load_or_train
+import lib.core.cache
+from lib.core.cache import CorruptCacheWarning, atomic_save, cache_dir, cache_key, fingerprint, load_or_train
 
 
 def train_step_a(model):
@@ -45,7 +45,7 @@ def test_cache_key_changes_with_the_code():
 def test_cache_key_changes_with_the_torch_release(monkeypatch):
     keys = {}
     for version in ("2.3.1", "2.4.0", "2.4.1+cu121"):
-        monkeypatch.setattr(lib.cache.torch, "__version__", version)
+        monkeypatch.setattr(lib.core.cache.torch, "__version__", version)
         keys[version] = cache_key(SPEC, code=(train_step_a,))
     assert keys["2.3.1"] != keys["2.4.0"]
     assert keys["2.4.0"] == keys["2.4.1+cu121"]  # major.minor only: patch releases and builds share entries
@@ -122,7 +122,7 @@ def test_crash_while_saving_leaves_no_file(isolated_cache, monkeypatch):
         handle.write(b"half a checkpoint")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(lib.cache.torch, "save", crashing_save)
+    monkeypatch.setattr(lib.core.cache.torch, "save", crashing_save)
     train = Counter()
     with pytest.raises(RuntimeError, match="disk full"):
         load_or_train("toy", SPEC, fresh_model(), train)
@@ -130,7 +130,7 @@ def test_crash_while_saving_leaves_no_file(isolated_cache, monkeypatch):
     assert list(isolated_cache.iterdir()) == []
 
     # the next run does not mistake anything for a cached model: it trains and stores properly
-    monkeypatch.setattr(lib.cache.torch, "save", real_save)
+    monkeypatch.setattr(lib.core.cache.torch, "save", real_save)
     _, _, hit = load_or_train("toy", SPEC, fresh_model(), train)
     assert (train.calls, hit) == (2, False)
     assert [p.suffix for p in isolated_cache.iterdir()] == [".pt"]

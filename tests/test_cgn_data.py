@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from lib.cgn import variants as V
-from lib.data import DatasetError, counterfactual_mnist
+from lib.cgn import counterfactual_mnist
+from lib.core.data import DatasetError
 
 N = 300
 

@@ -68,7 +68,7 @@ def test_shapes_on_the_invariant_classifier():
 
 def test_digit_masks_are_those_of_the_test_images(real_data_root):
     from lib.cgn.quality import binarised_digits
-    from lib.data import counterfactual_mnist
+    from lib.cgn import counterfactual_mnist
 
     images, labels = counterfactual_mnist("double_colored", "test")
     masks, mask_labels = binarised_digits("test")

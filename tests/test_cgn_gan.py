@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from lib.cache import CorruptCacheWarning
+from lib.core.cache import CorruptCacheWarning
 from lib.cgn import gan
 
 

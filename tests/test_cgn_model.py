@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lib.cache import CorruptCacheWarning
+from lib.core.cache import CorruptCacheWarning
 from lib.cgn import losses as L
 from lib.cgn import quality as K
 from lib.cgn import training as T

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lib.classifiers import ARCHITECTURES, MeanIntensity, build_classifier
+from lib.gce.classifiers import ARCHITECTURES, MeanIntensity, build_classifier
 from lib.gce import fit_classifier, sweep_intensity_correlation
-from lib.train import accuracy
+from lib.core.train import accuracy
 
 
 @pytest.mark.parametrize("architecture", sorted(ARCHITECTURES))

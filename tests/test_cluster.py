@@ -1,4 +1,4 @@
-"""Arrays through submitit, skipping what is current, time-boxed windows (lib.cluster via lib.runner's CLI).
+"""Arrays through submitit, skipping what is current, time-boxed windows (lib.report.cluster via lib.report.runner's CLI).
 
 The local-executor tests execute the cheapest notebook, gce_cost on the smoke profile, for real (about a
 minute and a half on 2 busy cores); SLURM is stood in for by fake sbatch, srun and sacct commands, so the
@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import lib.cluster as cluster
-import lib.runner as runner
+import lib.report.cluster as cluster
+import lib.report.runner as runner
 
 SWEEP = ["--profile", "smoke", "gce_cost", "--sweep", "seed=-1,0,1"]  # seed -1 passes the checks, fails in NumPy
 
@@ -46,15 +46,16 @@ def test_staleness_names_what_changed(tmp_path):
 
 
 def test_library_stamp_leaves_out_only_the_runners_own_modules(tmp_path):
-    lib = Path(runner.__file__).parent
+    lib = Path(runner.__file__).parents[1]
     assert all((lib / name).is_file() for name in runner.ORCHESTRATION)
-    for name in ("runner.py", "cluster.py", "gce.py"):
+    for name in (*runner.ORCHESTRATION, "gce/method.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text((lib / name).read_text())
     (tmp_path / "cgn").mkdir()
     (tmp_path / "cgn" / "model.py").write_text("x = 1\n")
     before = runner.library_hash(tmp_path)
-    (tmp_path / "runner.py").write_text("# a fix to the scheduler\n")
-    (tmp_path / "cluster.py").unlink()
+    (tmp_path / "report" / "runner.py").write_text("# a fix to the scheduler\n")
+    (tmp_path / "report" / "cluster.py").unlink()
     assert runner.library_hash.__wrapped__(tmp_path) == before
     (tmp_path / "cgn" / "model.py").write_text("x = 2\n")
     assert runner.library_hash.__wrapped__(tmp_path) != before
@@ -88,7 +89,7 @@ def test_cost_table_sums_the_logged_runs(tmp_path):
 def test_stored_cost_table_is_the_generated_one():
     stored = runner.BOOK / "generated" / "costs.md"
     assert stored.read_text() == cluster.cost_page(runner.BOOK / "executed"), (
-        f"{stored} is stale: make book, or python -m lib.runner --cost-table {stored.relative_to(runner.REPO)}")
+        f"{stored} is stale: make book, or python -m lib.report.runner --cost-table {stored.relative_to(runner.REPO)}")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.data import DatasetError, data_root, gce_splits, load_ecg5000, load_split, select_classes
+from lib.core.data import DatasetError, data_root, gce_splits, load_ecg5000, load_split, select_classes
 
 STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

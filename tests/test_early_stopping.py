@@ -1,10 +1,10 @@
-"""lib.train.EarlyStopping on a known sequence of validation losses."""
+"""lib.core.train.EarlyStopping on a known sequence of validation losses."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from lib.train import EarlyStopping
+from lib.core.train import EarlyStopping
 
 
 def test_stops_after_patience_and_restores_the_best_weights():

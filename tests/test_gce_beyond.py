@@ -21,7 +21,7 @@ from torch import nn
 from lib import gce
 from lib.gce import (SAMPLERS, explainer_report, fit_explainer, group_flow, information_flow, latent_samples,
                      train_gce)
-from lib.nets import VAE, CNNClassifier
+from lib.gce.models import VAE, CNNClassifier
 
 
 def seeded(seed: int = 0) -> torch.Generator:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import gce_select as gs
+from lib.gce import select as gs
 
 
 def d_curve(total: int) -> float:
@@ -162,7 +162,7 @@ def test_spearman():
 
 
 def test_data_term_is_sse_plus_kl_per_sample():
-    from lib.nets import VAE
+    from lib.gce.models import VAE
 
     torch.manual_seed(0)
     model, x = VAE(0, 2), torch.rand(7, 1, 28, 28)
@@ -173,7 +173,7 @@ def test_data_term_is_sse_plus_kl_per_sample():
 
 
 def test_gce_scorer_trains_each_configuration_once(isolated_cache):
-    from lib.nets import CNNClassifier
+    from lib.gce.models import CNNClassifier
 
     torch.manual_seed(0)
     classifier, x = CNNClassifier(2).eval(), torch.rand(12, 1, 28, 28)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from lib.gce import ablation_accuracy, decision_change_rate, latent_sweep, train_gce
-from lib.nets import VAE, CNNClassifier
-from lib.train import accuracy, train_classifier
+from lib.gce.models import VAE, CNNClassifier
+from lib.core.train import accuracy, train_classifier
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def test_latent_shift_masks_top_features_to_baseline():
 
 
 def test_ecg5000_loader(tmp_path):
-    from lib.data import DatasetError, load_ecg5000
+    from lib.core.data import DatasetError, load_ecg5000
 
     folder = tmp_path / "ECG5000"
     folder.mkdir()

@@ -1,12 +1,12 @@
-"""Measuring the smoke regression baselines (lib.regression) without running notebooks."""
+"""Measuring the smoke regression baselines (lib.report.regression) without running notebooks."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from lib import regression, verdict
-from lib.runner import available_notebooks
+from lib.report import regression, verdict
+from lib.report.runner import available_notebooks
 
 
 @pytest.mark.parametrize("name", available_notebooks())

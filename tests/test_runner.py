@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import lib.runner as runner
+import lib.report.runner as runner
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_unknown_profile_names_the_profiles():
 
 
 def test_unknown_profile_from_the_command_line():
-    result = subprocess.run([sys.executable, "-m", "lib.runner", "--profile", "nonexistent"],
+    result = subprocess.run([sys.executable, "-m", "lib.report.runner", "--profile", "nonexistent"],
                             cwd=runner.REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "unknown profile 'nonexistent'" in result.stderr

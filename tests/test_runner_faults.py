@@ -14,7 +14,7 @@ import papermill
 import pytest
 from papermill.exceptions import PapermillExecutionError
 
-import lib.runner as runner
+import lib.report.runner as runner
 
 MACHINE_MARKERS = (str(runner.REPO), "/.venv", "/home/", "/root/", "/site-packages")
 

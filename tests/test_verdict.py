@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from lib.scorecard import render
-from lib import verdict
-from lib.verdict import VerdictLog, format_value, load_records, summarise
+from lib.report.scorecard import render
+from lib.report import verdict
+from lib.report.verdict import VerdictLog, format_value, load_records, summarise
 
 
 def make_log(claim: str = "C1 flow") -> VerdictLog:

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import fingerprint, load_or_train
-from ..train import accuracy, pick_device, seed_everything
+from lib.core.cache import fingerprint, load_or_train
+from lib.core.train import accuracy, seed_everything
+from lib.core.device import pick_device
 
 # The original code's schedule: Adadelta with lr 1.0, the rate times 0.7 after every epoch, batch 64.
 PAPER_SCHEDULE = {"epochs": 10, "batch_size": 64, "lr": 1.0, "gamma": 0.7}

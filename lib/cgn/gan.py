@@ -1,7 +1,7 @@
 """The conditional GAN baseline of the MNIST table (seed 004's: a DCGAN-style conditional generator, the
 original code's linear discriminator, the binary cross-entropy GAN loss).
 
-Training is cached (``lib.cache``) and checkpointed: an interrupted run, or a run asked for more steps
+Training is cached (``lib.core.cache``) and checkpointed: an interrupted run, or a run asked for more steps
 than a stored checkpoint has, continues from the checkpoint and ends with the same parameters as an
 uninterrupted run, because the checkpoint also stores the random-number states.
 """
@@ -14,9 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
-from ..data import counterfactual_mnist
-from ..train import pick_device, seed_everything
+from lib.core.cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
+from .variants import counterfactual_mnist
+from lib.core.train import seed_everything
+from lib.core.device import pick_device
 
 # The CGN's MNIST settings, which seed 004 used for its GAN as well (reference/cgn.md).
 GAN_SETTINGS = {"latent": 32, "ngf": 32, "ndf": 512, "batch_size": 16, "lr": 2e-4, "betas": (0.5, 0.999)}

@@ -23,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cache import fingerprint, load_or_train
-from ..train import seed_everything, train_classifier
+from lib.core.cache import fingerprint, load_or_train
+from lib.core.train import seed_everything, train_classifier
 from .losses import border_band
 from .variants import counterfactual_mnist, digits_32
 
@@ -70,7 +70,7 @@ class ShapeClassifier(nn.Module):
 
 
 def shape_classifier(seed: int = 0, epochs: int = 3, device="cpu", progress: bool = True):
-    """A ShapeClassifier trained on the real binarised training digits (SGD as lib.train), cached.
+    """A ShapeClassifier trained on the real binarised training digits (SGD as lib.core.train), cached.
 
     It never sees generated data, so its accuracy on generated masks measures whether they look like
     the digit they were asked for. Returns (model in eval mode, test accuracy on binarised test digits).

@@ -10,8 +10,9 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from ..data import counterfactual_mnist
-from ..train import accuracy, pick_device
+from lib.core.data import counterfactual_mnist
+from lib.core.train import accuracy
+from lib.core.device import pick_device
 from .classifier import evaluate, train_invariant_classifier
 from .gan import gan_dataset, train_gan
 from .model import counterfactual_dataset

@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 
 from . import losses as L
 from . import model as M
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
-from ..train import pick_device, seed_everything
+from lib.core.cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
+from lib.core.train import seed_everything
+from lib.core.device import pick_device
 from .variants import VARIANTS, counterfactual_mnist
 
 LOSS_NAMES = ("adversarial", "mask_entropy", "style", "edge")

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..cache import atomic_save, cache_dir, cache_key, fingerprint, load_stored
-from ..data import ENV_VAR, DatasetError, data_root, load_split
+from lib.core.cache import atomic_save, cache_dir, cache_key, fingerprint, load_stored
+from lib.core.data import ENV_VAR, DatasetError, data_root, load_split
 
 VARIANTS = ("colored", "double_colored", "wildlife")
 SPLITS = ("train", "test")

@@ -20,7 +20,7 @@ import torch
 from captum.attr import GradientShap, IntegratedGradients, Saliency
 from torch import nn
 
-from ..train import global_rngs_seeded
+from lib.core.train import global_rngs_seeded
 
 METHODS = {"saliency": Saliency, "integrated_gradients": IntegratedGradients, "gradient_shap": GradientShap}
 PAIRINGS = ("correct", "original")

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import fingerprint, load_or_train
-from ..train import EarlyStopping, seed_everything
+from lib.core.cache import fingerprint, load_or_train
+from lib.core.train import EarlyStopping, seed_everything
 
 
 class MnistEncoder(nn.Module):

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import fingerprint, load_or_train
-from ..train import EarlyStopping, seed_everything
+from lib.core.cache import fingerprint, load_or_train
+from lib.core.train import EarlyStopping, seed_everything
 from .examples import dknn, representations
 from .features import feature_importance
 from .nets import Autoencoder, MnistDecoder, MnistEncoder, fit_autoencoder, gaussian_noise, mnist_autoencoder

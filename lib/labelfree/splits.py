@@ -1,4 +1,4 @@
-"""Data splits of the Label-Free XAI experiments (claims 1 and 2), built from lib.data's loaders.
+"""Data splits of the Label-Free XAI experiments (claims 1 and 2), built from lib.core.data's loaders.
 
 ECG5000 offline is its 500-row training split only (292 normal beats); the paper used all 5,000 rows.
 Splits are fixed permutations (seed 0), independent of the training seeds.
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import gce_splits, load_ecg5000
+from lib.core.data import gce_splits, load_ecg5000
 
 
 @dataclass

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import fingerprint, load_or_train
-from ..train import seed_everything
+from lib.core.cache import fingerprint, load_or_train
+from lib.core.train import seed_everything
 
 KINDS = ("beta", "tc")  # β-VAE, β-TC-VAE
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lib.nets import CNNClassifier
+from lib.gce.models import CNNClassifier
 
 
 class SoftmaxClassifier(nn.Module):

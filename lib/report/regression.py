@@ -1,4 +1,4 @@
-"""Measure the smoke regression baselines: ``python -m lib.regression [notebook ...] [--seeds N] [--jobs J]``.
+"""Measure the smoke regression baselines: ``python -m lib.report.regression [notebook ...] [--seeds N] [--jobs J]``.
 
 Each notebook runs with its own (smoke) parameters once per seed 0 … N−1; every run writes the
 quantities its checked cell compares (``VerdictLog.regression_check``). Their per-seed values, mean and

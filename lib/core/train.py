@@ -1,10 +1,8 @@
-"""Seeding, device choice and the classifier's training loop."""
+"""Seeding, accuracy, early stopping and the training loop."""
 from __future__ import annotations
 
 import contextlib
 import copy
-import os
-import platform
 import random
 import time
 
@@ -46,26 +44,6 @@ def global_rngs_seeded(seed: int):
         finally:
             random.setstate(python_state)
             np.random.set_state(numpy_state)
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when available. On CUDA, TF32 matrix products are allowed (speed)."""
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
-    return device
-
-
-def device_name(device: torch.device) -> str:
-    """Human-readable name of the device a result was computed on."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores)"
 
 
 @torch.no_grad()

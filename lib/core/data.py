@@ -16,7 +16,7 @@ import torch
 ENV_VAR = "REPRO_DATA"
 # The default root is the repository's data folder, whatever the working folder (the runner executes
 # notebooks in notebooks/); the Makefile's default REPRO_DATA is the same folder.
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data"
 ECG_CLASSES = range(1, 6)
 
 # dataset -> (folder under the data root, torchvision class name, {split: (images, labels)})
@@ -203,12 +203,3 @@ def gce_splits(dataset: str, classes, root=None, device="cpu", download: bool = 
         subsets.append((_as_float(x).to(device), y.to(device)))
     names = [CLASS_NAMES[dataset][c] for c in classes]
     return Splits(*subsets, class_names=names, note=note, train_fraction=min(1.0, n / FULL_TRAIN_SIZE))
-
-
-def counterfactual_mnist(variant: str, split: str, root: str | os.PathLike | None = None):
-    """The CGN paper's MNIST variants ("colored", "double_colored", "wildlife"): images (N, 3, 32, 32)
-    in [0, 1] and labels; the colour/texture follows the label in "train" and is random (fixed seed) in
-    "test". Built by :mod:`lib.cgn.variants` (which documents the choices) and cached."""
-    from .cgn.variants import counterfactual_mnist as build
-
-    return build(variant, split, root)

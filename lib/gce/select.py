@@ -260,7 +260,7 @@ def data_term(model, x, seed: int = 0, batch_size: int = 500) -> float:
     """D = SSE + KL per sample of ``model`` on ``x`` (one posterior draw per image, fixed seed)."""
     import torch
 
-    from .gce import vae_terms
+    from .method import vae_terms
 
     model.eval()
     gen = torch.Generator(device=x.device).manual_seed(seed)
@@ -291,7 +291,7 @@ class GCEScorer:
     def __call__(self, k: int, l: int, lam: float) -> tuple[float, float]:
         import torch
 
-        from .gce import fit_explainer, information_flow
+        from .method import fit_explainer, information_flow
 
         causal = k > 0
         model, meta, hit = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0,

@@ -8,9 +8,9 @@ from torch.quasirandom import SobolEngine
 from tqdm.auto import tqdm
 
 from . import classifiers
-from .cache import fingerprint, load_or_train
-from .nets import VAE, CNNClassifier, Decoder, Encoder
-from .train import seed_everything, train_classifier
+from lib.core.cache import fingerprint, load_or_train
+from .models import VAE, CNNClassifier, Decoder, Encoder
+from lib.core.train import seed_everything, train_classifier
 
 EPS = 1e-8  # inside the logs, as in the original code
 
@@ -338,7 +338,7 @@ def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int
 
     Returns (model, meta, cache hit). On a reduced training set (``train_fraction`` < 1) an epoch counts the
     optimizer steps of one pass over the full set, so the learning-rate schedule and the number of steps
-    stay the paper's. ``architecture`` is a key of ``lib.classifiers.ARCHITECTURES``; it enters the cache
+    stay the paper's. ``architecture`` is a key of ``lib.gce.classifiers.ARCHITECTURES``; it enters the cache
     key only when it is not the paper's CNN, so the keys of the CNN do not depend on it.
     """
     steps_per_epoch = -(-round(len(x) / train_fraction) // 64)

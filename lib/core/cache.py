@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 ENV_VAR = "REPRO_CACHE"
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 
 
 class CorruptCacheWarning(UserWarning):

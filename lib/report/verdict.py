@@ -2,7 +2,7 @@
 regression check that CI runs on the smoke profile.
 
 The regression check compares each checked quantity of a smoke run with a baseline measured over
-several seeds (``notebooks/baselines/<notebook>.json``, written by ``python -m lib.regression``):
+several seeds (``notebooks/baselines/<notebook>.json``, written by ``python -m lib.report.regression``):
 a quantity passes when it lies within ``TOLERANCE_SDS`` seed-to-seed standard deviations of the
 baseline mean, or within the floor ``TOLERANCE_FLOOR + TOLERANCE_RELATIVE * |mean|``. Another CPU's
 float kernels or another thread count perturb training much less than another seed does, so the
@@ -19,9 +19,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-BASELINES = Path(__file__).resolve().parent.parent / "notebooks" / "baselines"
+BASELINES = Path(__file__).resolve().parents[2] / "notebooks" / "baselines"
 BASELINE_PROFILE = "smoke"
-RECORD_ENV = "REPRO_REGRESSION_RECORD"  # set by lib.regression: write the checked quantities to this file
+RECORD_ENV = "REPRO_REGRESSION_RECORD"  # set by lib.report.regression: write the checked quantities to this file
 TOLERANCE_SDS = 4.0
 TOLERANCE_FLOOR = 0.02
 TOLERANCE_RELATIVE = 0.01
@@ -128,7 +128,7 @@ class VerdictLog:
     def regression_check(self) -> str:
         """One stable line per checked quantity: ✓ within the smoke baseline's tolerance, ✗ with numbers.
 
-        Under ``lib.regression`` (``$REPRO_REGRESSION_RECORD`` set) it writes this run's quantities for
+        Under ``lib.report.regression`` (``$REPRO_REGRESSION_RECORD`` set) it writes this run's quantities for
         the baseline instead and reports every quantity as within (it is one of the baseline's samples).
         """
         if self.context["profile"] != BASELINE_PROFILE:

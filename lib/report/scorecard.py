@@ -1,4 +1,4 @@
-"""Render the book's scorecard page from the verdict records: ``python -m lib.scorecard``."""
+"""Render the book's scorecard page from the verdict records: ``python -m lib.report.scorecard``."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from .verdict import format_value, load_records
 HEADER = """# Scorecard
 
 Every checked metric of every claim notebook, generated from the verdict records in `book/records/`
-by `python -m lib.scorecard` (do not edit by hand). *Ours* is the mean ± sample standard deviation over
+by `python -m lib.report.scorecard` (do not edit by hand). *Ours* is the mean ± sample standard deviation over
 the seeds listed; the profile and device say how the number was produced. A claim page counts as
 reproduced when all its checked metrics are; the pages themselves say what a partial result means.
 """

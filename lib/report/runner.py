@@ -1,18 +1,18 @@
-"""Execute claim notebooks with a profile through papermill: ``python -m lib.runner --help``.
+"""Execute claim notebooks with a profile through papermill: ``python -m lib.report.runner --help``.
 
 Examples::
 
-    python -m lib.runner --profile cpu                       # every notebook -> book/executed/
-    python -m lib.runner --profile smoke gce_headline        # one notebook
-    python -m lib.runner --profile cpu gce_headline --sweep 'seeds=[0],[1],[2]'
-    python -m lib.runner --profile smoke gce_headline -p gce_steps 300
-    python -m lib.runner --profile paper --jobs 3             # three notebooks at a time (one GPU)
-    python -m lib.runner --profile paper --executor slurm --partition gpu --gpus 1   # one SLURM job array
-    python -m lib.runner --profile paper --executor local --gpus 1   # one job per GPU of CUDA_VISIBLE_DEVICES
-    python -m lib.runner --profile paper --time-budget 540 --archive out.tar.gz      # a 9-minute GPU window
-    python -m lib.runner --status runs/arrays/<folder>       # an array's status table; --gather merges it
-    python -m lib.runner --sanitise book/executed/*.ipynb    # strip machine-specific paths, run nothing
-    python -m lib.runner --cost-table book/generated/costs.md   # the book's cost table, run nothing
+    python -m lib.report.runner --profile cpu                       # every notebook -> book/executed/
+    python -m lib.report.runner --profile smoke gce_headline        # one notebook
+    python -m lib.report.runner --profile cpu gce_headline --sweep 'seeds=[0],[1],[2]'
+    python -m lib.report.runner --profile smoke gce_headline -p gce_steps 300
+    python -m lib.report.runner --profile paper --jobs 3             # three notebooks at a time (one GPU)
+    python -m lib.report.runner --profile paper --executor slurm --partition gpu --gpus 1   # one SLURM job array
+    python -m lib.report.runner --profile paper --executor local --gpus 1   # one job per GPU of CUDA_VISIBLE_DEVICES
+    python -m lib.report.runner --profile paper --time-budget 540 --archive out.tar.gz      # a 9-minute GPU window
+    python -m lib.report.runner --status runs/arrays/<folder>       # an array's status table; --gather merges it
+    python -m lib.report.runner --sanitise book/executed/*.ipynb    # strip machine-specific paths, run nothing
+    python -m lib.report.runner --cost-table book/generated/costs.md   # the book's cost table, run nothing
 
 A notebook is read from its jupytext ``.py`` source (the source of truth) and executed with the profile's
 parameters. ``profiles/<profile>.yaml`` maps each notebook to one mapping of parameters, or to a list of
@@ -24,7 +24,7 @@ makes the command exit non-zero. Each run's wall time and device go into ``run_l
 records, stamped with the output name, replace that output's old records. Records and log are changed
 under inter-process locks, so concurrent runs (``--jobs``, or two commands) cannot lose each other's.
 An output whose stored page carries the job's stamp (``job_stamp``: same source, library and parameters) is
-current and skipped unless ``--force``. Job arrays, time-boxed windows and cost estimates are in ``lib.cluster``.
+current and skipped unless ``--force``. Job arrays, time-boxed windows and cost estimates are in ``lib.report.cluster``.
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 PROFILES = REPO / "profiles"
 BOOK = REPO / "book"
@@ -123,7 +123,7 @@ def split_values(text: str) -> list[str]:
 def device_description() -> str:
     import torch
 
-    from .train import device_name, pick_device
+    from lib.core.device import device_name, pick_device
 
     return device_name(pick_device("auto")) if torch.cuda.is_available() else device_name(torch.device("cpu"))
 
@@ -163,7 +163,7 @@ def notebook_parameters(name: str) -> dict:
 
 # Modules that decide how notebooks are run, not what they compute: left out of the library stamp, so that
 # a fix to the scheduler does not make hours of stored GPU results stale.
-ORCHESTRATION = ("runner.py", "cluster.py")
+ORCHESTRATION = ("report/runner.py", "report/cluster.py")
 
 
 def _digest(data: bytes) -> str:
@@ -171,7 +171,7 @@ def _digest(data: bytes) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def library_hash(lib: Path = Path(__file__).resolve().parent) -> str:
+def library_hash(lib: Path = Path(__file__).resolve().parents[1]) -> str:
     """A hash of every library source file (``lib/**/*.py``, names and contents) but the runner's own.
 
     Read from the files, so it works in any clean clone, with or without git."""
@@ -192,9 +192,7 @@ def job_stamp(job: Job, profile: str) -> dict:
 def _known_values(notebook: str, key: str) -> tuple | None:
     """The allowed values of a data-set parameter, or None where the runner does not know them."""
     if notebook.startswith("gce_") and key in ("dataset", "datasets"):
-        from .reference import GCE_SETTINGS  # plain data: importing it is cheap
-
-        return tuple(GCE_SETTINGS)
+        return tuple(_literal_assignments((REPO / "lib" / "gce" / "reference.py").read_text())["GCE_SETTINGS"])
     if notebook.startswith("cgn_") and key in ("variant", "variants"):
         # Read rather than imported: lib.cgn imports torch, seconds before a typo could be reported.
         return tuple(_literal_assignments((REPO / "lib" / "cgn" / "variants.py").read_text())["VARIANTS"])
