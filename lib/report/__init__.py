@@ -1,2 +1,5 @@
-"""How results become a report: verdicts and their regression check, the scorecard, the runner that
-executes notebooks with parameter profiles, cluster submission. Imports no paper package."""
+"""How results become a report: the run header and verdicts of a claim notebook (``start``, criteria as
+data), the regression check CI runs, the scorecard, the runner that executes notebooks with parameter
+profiles, cluster submission and the figure style. Imports no paper package."""
+from .notebook import start
+from .verdict import Criterion, VerdictLog, at_least, at_most, between

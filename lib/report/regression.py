@@ -5,6 +5,10 @@ quantities its checked cell compares (``VerdictLog.regression_check``). Their pe
 tolerance go to ``notebooks/baselines/<notebook>.json``, and the seed-0 run, executed in place as
 ``notebooks/<notebook>.ipynb``, is the stored output that nbval compares with. This is what
 ``make baselines`` runs.
+
+``--reference`` re-executes only the seed-0 run (nbval's reference) and compares its quantities with the
+seed-0 values stored in the baseline, which stays as it is: after a change that should not alter any
+number (a refactoring), every quantity must come out identical on the machine that measured the baseline.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import argparse
 import concurrent.futures
 import datetime as dt
 import json
+import math
 import os
 import platform
 import subprocess
@@ -84,11 +89,56 @@ def write_baseline(name: str, records: list[Path]) -> Path:
     return path
 
 
+def compare_reference(name: str, record: Path) -> list[str]:
+    """Lines comparing a seed-0 run's quantities with the baseline's stored seed-0 values: "=" identical,
+    "~" within tolerance but different, "✗" outside the tolerance or missing."""
+    run = json.loads(record.read_text())
+    baseline = json.loads((BASELINES / f"{name}.json").read_text())
+    lines = []
+    for metric, entry in baseline["checked"].items():
+        if metric not in run["checked"]:
+            lines.append(f"✗ {metric}: not measured")
+            continue
+        value, stored = run["checked"][metric], entry["values"][0]
+        if value == stored or (math.isnan(value) and math.isnan(stored)):
+            mark = "="
+        else:
+            mark = "~" if entry["tolerance"] is not None and abs(value - stored) <= entry["tolerance"] else "✗"
+        lines.append(f"{mark} {metric}" + ("" if mark == "=" else f": {value!r}, seed 0 stored {stored!r}"))
+    lines += [f"✗ {metric}: not in the baseline" for metric in run["checked"] if metric not in baseline["checked"]]
+    for metric, verdict in baseline["verdicts"].items():
+        got = run["verdicts"].get(metric)
+        lines.append(f"{'=' if got == verdict else '✗'} {metric}: {got}" + ("" if got == verdict else f", stored {verdict}"))
+    return lines
+
+
+def reference_runs(names: list[str], jobs: int) -> int:
+    """Re-execute the seed-0 runs and compare them with the stored baselines (``--reference``)."""
+    worst = 0
+    with tempfile.TemporaryDirectory(prefix="reference-") as tmp, \
+            concurrent.futures.ProcessPoolExecutor(jobs) as pool:
+        futures = {name: pool.submit(run_seed, name, 0, Path(tmp)) for name in names}
+        for name in names:
+            try:
+                lines = compare_reference(name, futures[name].result())
+            except Exception as err:
+                print(f"FAILED {name}: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+                worst = 2
+                continue
+            same = sum(line.startswith("=") for line in lines)
+            print(f"{name}: {same} of {len(lines)} identical", *[f"  {line}" for line in lines if line[0] != "="],
+                  sep="\n", flush=True)
+            worst = max(worst, 1 if any(line.startswith("✗") for line in lines) else 0)
+    return worst
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", help="notebook names (default: all)")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0 … N−1 per notebook (default 5)")
     parser.add_argument("--jobs", type=int, default=2, help="notebook runs at the same time (default 2)")
+    parser.add_argument("--reference", action="store_true",
+                        help="re-execute only the seed-0 runs (nbval's references) and compare them with the baselines")
     args = parser.parse_args(argv)
     names = args.notebooks or available_notebooks()
     unknown = sorted(set(names) - set(available_notebooks()))
@@ -98,6 +148,10 @@ def main(argv=None) -> int:
         parser.error("--seeds needs at least 2 (a spread), --jobs at least 1")
     for name in names:  # fail before any compute
         seed_parameter(name)
+        if args.reference and not (BASELINES / f"{name}.json").is_file():
+            parser.error(f"{name}: no baseline to compare with; measure it with --seeds")
+    if args.reference:
+        return reference_runs(names, args.jobs)
     with tempfile.TemporaryDirectory(prefix="baselines-") as tmp:
         folder = Path(tmp)
         with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:

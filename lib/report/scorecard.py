@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .verdict import format_value, load_records
+from .verdict import criterion_text, format_value, load_records
 
 HEADER = """# Scorecard
 
@@ -43,7 +43,7 @@ def _detail_row(r: dict) -> str:
         f"[{_cell(r['claim'])}](executed/{_page(r)}.ipynb)",
         _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),
         _cell(reproductions), format_value(r["ours"]["mean"], r["ours"]["sd"]),
-        _cell(r["criterion"]), verdict, _cell(run)]) + " |"
+        _cell(criterion_text(r)), verdict, _cell(run)]) + " |"
 
 
 def _summary(records: list[dict]) -> str:

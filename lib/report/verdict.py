@@ -17,6 +17,7 @@ import os
 import re
 import statistics
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 BASELINES = Path(__file__).resolve().parents[2] / "notebooks" / "baselines"
@@ -81,6 +82,60 @@ def format_value(mean: float | None, sd: float | None = None, digits: int = 3) -
     return f"{mean:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
 
 
+OPS = {">=": "≥", "<=": "≤", "between": "in"}
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A verdict's rule as data: the mean over seeds ``op`` ``threshold`` (an absolute number; ``[low, high]``
+    for "between"). ``label`` says where the threshold comes from ("paper − 0.015"); the text shown with a
+    verdict and the test that decides it are made from the same object, so they cannot drift apart."""
+    op: str
+    threshold: float | tuple[float, float]
+    label: str = ""
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise ValueError(f"criterion op must be one of {list(OPS)}, not {self.op!r}")
+        if (self.op == "between") != isinstance(self.threshold, tuple):
+            raise ValueError("a 'between' criterion takes a (low, high) threshold, the others one number")
+
+    def passes(self, values) -> bool:
+        mean = summarise(values)[0]
+        if self.op == ">=":
+            return mean >= self.threshold
+        if self.op == "<=":
+            return mean <= self.threshold
+        low, high = self.threshold
+        return low <= mean <= high
+
+    def __str__(self) -> str:
+        if self.op == "between":
+            rule = f"in [{_number(self.threshold[0])}, {_number(self.threshold[1])}]"
+        else:
+            rule = f"{OPS[self.op]} {_number(self.threshold)}"
+        return f"{rule} ({self.label})" if self.label else rule
+
+    def as_record(self) -> dict:
+        return {"op": self.op, "threshold": list(self.threshold) if self.op == "between" else self.threshold}
+
+
+def _number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def at_least(threshold: float, label: str = "") -> Criterion:
+    return Criterion(">=", float(threshold), label)
+
+
+def at_most(threshold: float, label: str = "") -> Criterion:
+    return Criterion("<=", float(threshold), label)
+
+
+def between(low: float, high: float, label: str = "") -> Criterion:
+    return Criterion("between", (float(low), float(high)), label)
+
+
 class VerdictLog:
     """Collects the checked metrics of one claim notebook and writes them as records."""
 
@@ -93,10 +148,29 @@ class VerdictLog:
         self.resolution: dict[str, float] = {}  # name -> smallest step, where the quantity moves in steps
         self.verdict_only: set[str] = set()
 
-    def add(self, metric: str, values, criterion: str, passed: bool, paper=None,
-            reproductions: dict | None = None, note: str = "", check: str = "value",
-            resolution: float = 0.0) -> dict:
-        """Record one metric: our values (one per seed), the criterion and whether it holds.
+    def header(self, data: str = "", **details: str) -> None:
+        """Show the run header (profile, seeds, device, then data and one line per ``details`` item) and
+        remember ``data`` for the records."""
+        from IPython.display import Markdown, display
+
+        c = self.context
+        c["data"] = data or c["data"]
+        lines = [f"**Run:** profile `{c['profile']}`, seeds {c['seeds']}, device {c['device']}."]
+        lines += [f"**Data:** {c['data']}."] if c["data"] else []
+        lines += [f"**{name.replace('_', ' ')}:** {text}" for name, text in details.items()]
+        display(Markdown("  \n".join(lines)))
+
+    def finish(self, records_dir: str | os.PathLike = "") -> None:
+        """Write the records (when the runner gave a folder) and show the verdict table."""
+        from IPython.display import display
+
+        if records_dir:
+            self.save(records_dir)
+        display(self.table())
+
+    def check(self, metric: str, values, criterion: Criterion, paper=None, reproductions: dict | None = None,
+              note: str = "", check: str = "value", resolution: float = 0.0) -> dict:
+        """Judge one metric: our values (one per seed) against ``criterion``, and record it.
 
         ``check`` says what the smoke regression check compares: the mean ("value"), only the verdict
         ("verdict", for machine-dependent numbers such as timings) or nothing ("none"); ``resolution`` is
@@ -104,11 +178,13 @@ class VerdictLog:
         """
         if check not in ("value", "verdict", "none"):
             raise ValueError(f"check must be 'value', 'verdict' or 'none', not {check!r}")
+        values = values.tolist() if hasattr(values, "tolist") else values  # NumPy arrays and scalars
+        values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
         mean, sd, n = summarise(values)
+        passed = criterion.passes(values)
         record = {**self.context, "metric": metric, "paper": paper, "reproductions": reproductions or {},
-                  "ours": {"mean": mean, "sd": sd, "n": n, "values": [float(v) for v in
-                           (values if isinstance(values, (list, tuple)) else [values])]},
-                  "criterion": criterion, "passed": bool(passed),
+                  "ours": {"mean": mean, "sd": sd, "n": n, "values": values},
+                  "criterion": criterion.as_record(), "criterion_text": str(criterion), "passed": bool(passed),
                   "verdict": "reproduced" if passed else "not reproduced", "note": note}
         self.records.append(record)
         if check == "value":
@@ -163,7 +239,7 @@ class VerdictLog:
             "metric": r["metric"], "paper": r["paper"],
             "reproductions": ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()),
             "ours": format_value(r["ours"]["mean"], r["ours"]["sd"]),
-            "criterion": r["criterion"], "verdict": r["verdict"]} for r in self.records])
+            "criterion": criterion_text(r), "verdict": r["verdict"]} for r in self.records])
 
     def save(self, records_dir: str | os.PathLike) -> list[Path]:
         """Write one JSON file per record into ``records_dir`` (atomically); returns the paths."""
@@ -180,6 +256,11 @@ class VerdictLog:
             os.replace(tmp, path)
             paths.append(path)
         return paths
+
+
+def criterion_text(record: dict) -> str:
+    """The criterion as shown to readers; records written before criteria were data hold only the text."""
+    return record.get("criterion_text", record["criterion"])
 
 
 def load_records(records_dir: str | os.PathLike) -> list[dict]:

@@ -149,7 +149,7 @@ def test_default_data_root_is_the_repositorys_data_folder(tmp_path, monkeypatch)
     # The runner executes notebooks in notebooks/: the default must not follow the working folder.
     monkeypatch.delenv("REPRO_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert data_root() == Path(__file__).resolve().parent.parent / "data"
+    assert data_root() == Path(__file__).resolve().parents[2] / "data"
 
 
 def test_load_split_uses_repro_data(tmp_path, monkeypatch):
