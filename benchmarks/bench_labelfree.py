@@ -26,9 +26,9 @@ from lib.labelfree.nets import mnist_autoencoder
 
 def load_images(n: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     try:
-        from lib.core.data import gce_splits
+        from lib.core.data import image_splits
 
-        data = gce_splits("mnist", range(10), download=False)
+        data = image_splits("mnist", range(10), download=False)
         return data.train[0][:n], data.test[0][:n], "MNIST images"
     except Exception as err:  # no data: timings do not depend on pixel values
         print(f"MNIST not found ({err}); random images")

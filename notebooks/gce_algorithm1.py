@@ -82,7 +82,7 @@ from IPython.display import Markdown, display
 from lib import gce
 from lib.gce import reference
 from lib.gce import select as gs
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.core.train import accuracy
 from lib.core.device import device_name, pick_device
 from lib.report.verdict import VerdictLog
@@ -99,7 +99,7 @@ paper_choice = (paper_settings["k"], paper_settings["l"], paper_settings["lam"])
 paper_curves = gs.PAPER_CURVES.get(dataset)
 reproduction_choices = gs.REPRODUCTION_CHOICES.get(dataset, {})
 dev = pick_device(device)
-data = gce_splits(settings["dataset"], settings["classes"], device=dev)
+data = image_splits(settings["dataset"], settings["classes"], device=dev)
 n_classes = len(settings["classes"])
 display(Markdown(
     f"**Run:** profile `{profile}`, seed {seed}, device {device_name(dev)}.  \n"

@@ -60,7 +60,7 @@ from IPython.display import Markdown, display
 
 from lib import gce
 from lib.gce import figures as plots, reference
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.core.train import accuracy
 from lib.core.device import device_name, pick_device
 from lib.report.verdict import VerdictLog, format_value
@@ -72,7 +72,7 @@ lams = {a: numbers["mean_intensity_lam"] if a == "mean_intensity" else paper_set
 settings = {**paper_settings, "classifier_epochs": classifier_epochs, "steps": gce_steps, "n_alpha": n_alpha,
             "n_beta": n_beta, "architectures": architectures, "lams": lams}
 dev = pick_device(device)
-data = gce_splits(paper_settings["dataset"], paper_settings["classes"], device=dev)
+data = image_splits(paper_settings["dataset"], paper_settings["classes"], device=dev)
 n_classes = len(paper_settings["classes"])
 factor_names = [f"α{i + 1}" for i in range(k)] + [f"β{i + 1}" for i in range(l)]
 offsets = np.arange(-3, 4)

@@ -51,7 +51,7 @@ from IPython.display import Markdown, display
 
 from lib import gce
 from lib.gce import reference
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.gce.models import VAE, CNNClassifier
 from lib.core.train import seed_everything, train_classifier
 from lib.core.device import device_name, pick_device
@@ -81,7 +81,7 @@ clock = 0 if dev.type == "cuda" else 1  # which of (wall, CPU) the ratios use
 rows, notes = [], []
 for name in datasets:
     s = reference.GCE_SETTINGS[name]
-    data = gce_splits(s["dataset"], s["classes"], device=dev)
+    data = image_splits(s["dataset"], s["classes"], device=dev)
     notes.append(f"{name}: {data.note}")
     seed_everything(seed)
     classifier = CNNClassifier(len(s["classes"])).to(dev)

@@ -61,7 +61,7 @@ from IPython.display import Markdown, display
 
 from lib import gce
 from lib.gce import figures as plots, reference
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.core.train import accuracy
 from lib.core.device import device_name, pick_device
 from lib.report.verdict import VerdictLog
@@ -73,7 +73,7 @@ settings = {**paper_settings, "classifier_epochs": classifier_epochs, "steps": g
 numbers = reference.GCE_NUMBERS[dataset]
 k, l, lam = settings["k"], settings["l"], settings["lam"]
 dev = pick_device(device)
-data = gce_splits(settings["dataset"], settings["classes"], device=dev)
+data = image_splits(settings["dataset"], settings["classes"], device=dev)
 n_classes = len(settings["classes"])
 factor_names = [f"α{i + 1}" for i in range(k)] + [f"β{i + 1}" for i in range(l)]
 display(Markdown(

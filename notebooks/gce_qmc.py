@@ -75,7 +75,7 @@ from torch import nn
 
 from lib import gce
 from lib.gce import reference
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.core.train import accuracy
 from lib.core.device import device_name, pick_device
 from lib.report.verdict import VerdictLog
@@ -89,7 +89,7 @@ settings = {**paper_settings, "classifier_epochs": classifier_epochs, "steps": g
             "repetitions": repetitions, "reference_budget": reference_budget, "gradient_budget": gradient_budget}
 k, l, lam = settings["k"], settings["l"], settings["lam"]
 dev = pick_device(device)
-data = gce_splits(settings["dataset"], settings["classes"], device=dev)
+data = image_splits(settings["dataset"], settings["classes"], device=dev)
 n_classes = len(settings["classes"])
 factor_names = [f"α{i + 1}" for i in range(k)] + [f"β{i + 1}" for i in range(l)]
 samples = lambda budget: budget[0] * budget[1]  # noqa: E731

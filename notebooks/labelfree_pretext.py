@@ -62,7 +62,7 @@ import torch
 from IPython.display import Markdown, display
 
 from lib.labelfree import reference
-from lib.core.data import gce_splits
+from lib.core.data import image_splits
 from lib.labelfree import pcc_plots, pretext
 from lib.core.train import accuracy
 from lib.core.device import device_name, pick_device
@@ -71,7 +71,7 @@ from lib.report.verdict import VerdictLog
 numbers = reference.LABELFREE_CLAIM4
 tasks = numbers["tasks"]
 dev = pick_device(device)
-data = gce_splits("mnist", range(10), device=dev)
+data = image_splits("mnist", range(10), device=dev)
 test_x = data.test[0][:n_test]
 sub_idx = pretext.subtrain_indices(data.train[1].cpu(), subtrain_size).to(dev)
 sub_x = data.train[0][sub_idx]

@@ -180,8 +180,9 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255.0)
 
 
-def gce_splits(dataset: str, classes, root=None, device="cpu", download: bool = True) -> Splits:
-    """The splits of the GCE code, restricted to ``classes`` and relabelled.
+def image_splits(dataset: str, classes, root=None, device="cpu", download: bool = True) -> Splits:
+    """Train/validation/test splits of an image data set as the GCE code makes them (Label-Free XAI reuses
+    them for MNIST), restricted to ``classes`` and relabelled.
 
     MNIST: train = first 50k of the training file, val = its last 10k, test = the official test set.
     With the offline 10k-image prefix the same 5:1 proportion is kept (first 5/6 train, last 1/6 val).

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.core.data import gce_splits, load_ecg5000
+from lib.core.data import image_splits, load_ecg5000
 
 
 @dataclass
@@ -34,7 +34,7 @@ def mnist_experiment(per_class: int | None = None, n_test: int | None = None, de
     """The offline MNIST prefix: autoencoder on the first 5/6 (train) and last 1/6 (validation) of the
     10,000 training images. Claim 1 (``n_test``): the first test images. Claim 2 (``per_class``): that
     many training images per class (ranked) and test images per class."""
-    data = gce_splits("mnist", range(10), device=device)
+    data = image_splits("mnist", range(10), device=device)
     (train_x, train_y), (test_x, test_y) = data.train, data.test
     if per_class is None:
         n = len(test_x) if n_test is None else n_test

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.core.data import DatasetError, data_root, gce_splits, load_ecg5000, load_split, select_classes
+from lib.core.data import DatasetError, data_root, image_splits, load_ecg5000, load_split, select_classes
 
 STEMS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -242,7 +242,7 @@ def test_gce_splits_mnist_five_to_one(tmp_path):
     test_labels = np.array([8, 5, 3, 3, 8], dtype=np.uint8)
     write_split(tmp_path, "mnist", "train", numbered_images(12), train_labels)
     write_split(tmp_path, "mnist", "test", numbered_images(5), test_labels)
-    splits = gce_splits("mnist", [3, 8], root=tmp_path)
+    splits = image_splits("mnist", [3, 8], root=tmp_path)
     check_piece(splits.train, train_labels, range(0, 10), [3, 8])
     check_piece(splits.val, train_labels, range(10, 12), [3, 8])
     check_piece(splits.test, test_labels, range(0, 5), [3, 8])
@@ -257,7 +257,7 @@ def test_gce_splits_fashion_mnist(tmp_path):
     write_split(tmp_path, "fashion_mnist", "train", numbered_images(30), train_labels, gz=True)
     write_split(tmp_path, "fashion_mnist", "test", numbered_images(4010), test_labels, gz=True)
     classes = [0, 3, 4]
-    splits = gce_splits("fashion_mnist", classes, root=tmp_path)
+    splits = image_splits("fashion_mnist", classes, root=tmp_path)
     check_piece(splits.train, train_labels, range(0, 30), classes)
     check_piece(splits.val, test_labels, range(4000, 4010), classes)
     check_piece(splits.test, test_labels, range(0, 4000), classes)
