@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing trains)
 	$(BIN)/python -m lib.report.scorecard
+	$(BIN)/python -m lib.report.toc
 	$(BIN)/python -m lib.report.runner --cost-table book/generated/costs.md
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"

@@ -20,9 +20,10 @@ def real_data_root() -> Path:
     return root
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch) -> Path:
-    """Point the model cache (``$REPRO_CACHE``) at an empty temporary folder."""
+    """Point the model cache (``$REPRO_CACHE``) at an empty temporary folder: for every test, so that no
+    test reads a model trained elsewhere or writes into the real cache. Ask for it to get the folder."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("REPRO_CACHE", str(folder))
     return folder

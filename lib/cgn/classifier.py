@@ -1,16 +1,13 @@
-"""The invariant classifier of the CGN paper's MNIST experiments and its training (Adadelta, StepLR)."""
+"""The invariant classifier of the CGN paper's MNIST experiments, its training (Adadelta, StepLR) and its
+accuracies."""
 from __future__ import annotations
-
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from lib.core.cache import fingerprint, load_or_train
-from lib.core.train import accuracy, seed_everything
-from lib.core.device import pick_device
+from lib.core.train import Fit, accuracy, seed_everything, train_loop
 
 # The original code's schedule: Adadelta with lr 1.0, the rate times 0.7 after every epoch, batch 64.
 PAPER_SCHEDULE = {"epochs": 10, "batch_size": 64, "lr": 1.0, "gamma": 0.7}
@@ -42,52 +39,52 @@ class InvariantClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1.0,
-        gamma: float = 0.7, seed: int = 0, progress: bool = True) -> dict:
-    """Adadelta on shuffled mini-batches of ``(x, y)`` (already on the model's device), lr × gamma per epoch."""
+def train_invariant_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
+                               batch_size: int = 64, lr: float = 1.0, gamma: float = 0.7, seed: int = 0,
+                               progress: bool = True) -> dict:
+    """Adadelta on mini-batches of ``(x, y)`` (on the model's device), reshuffled every epoch with a generator
+    seeded by ``seed``, lr × gamma per epoch; returns the per-step "loss" curve."""
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be positive")
     gen = torch.Generator(device=x.device).manual_seed(seed)
     opt = torch.optim.Adadelta(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=gamma)
-    steps = -(-len(x) // batch_size)
-    losses = []
-    start = time.perf_counter()
-    model.train()
-    with tqdm(total=epochs * steps, desc="invariant classifier", disable=not progress, mininterval=2) as bar:
-        for _ in range(epochs):
+    epoch_steps = -(-len(x) // batch_size)
+    order = None
+
+    def step(i):
+        nonlocal order
+        if i % epoch_steps == 0:
             order = torch.randperm(len(x), device=x.device, generator=gen)
-            for idx in order.split(batch_size):
-                loss = F.cross_entropy(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(loss.detach())
-                bar.update()
-            sched.step()
+        idx = order[i % epoch_steps * batch_size:(i % epoch_steps + 1) * batch_size]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    model.train()
+    history = train_loop(step, epochs * epoch_steps, epoch_steps=epoch_steps,
+                         on_epoch=lambda epoch, history: sched.step(), desc="invariant classifier", progress=progress)
     model.eval()
-    return {"loss": torch.stack(losses).cpu().tolist(), "seconds": time.perf_counter() - start}
+    return history
 
 
-def train_invariant_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 10, seed: int = 0,
-                               device="auto", progress: bool = True, batch_size: int = 64,
-                               use_cache: bool = True) -> tuple[InvariantClassifier, dict]:
-    """Train (or load from the model cache) an invariant classifier on ``images`` (N, 3, 32, 32) in [0, 1].
-
-    Returns ``(model, meta)``; ``meta`` holds the loss curve, wall time and whether the cache was hit.
-    """
-    dev = pick_device(device)
+def fit_invariant_classifier(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 10, seed: int = 0,
+                             batch_size: int = 64, progress: bool = True, use_cache: bool = True) -> Fit:
+    """An invariant classifier trained on ``images`` (N, 3, 32, 32) in [0, 1] and ``labels`` (on the device to
+    train on) with the original schedule, or loaded from the model cache."""
     seed_everything(seed)
-    model = InvariantClassifier().to(dev)
-    x, y = images.to(dev, torch.float32), labels.to(dev, torch.long)
+    model = InvariantClassifier().to(images.device)
+    x, y = images.float(), labels.long()
     spec = {"model": "cgn-invariant-classifier", "data": fingerprint(images), "labels": fingerprint(labels),
             **PAPER_SCHEDULE, "epochs": epochs, "batch_size": batch_size, "seed": seed}
-    model, meta, hit = load_or_train(
+    model, history, hit = load_or_train(
         "cgn-classifier", spec, model,
-        lambda m: fit(m, x, y, epochs, batch_size, PAPER_SCHEDULE["lr"], PAPER_SCHEDULE["gamma"], seed, progress),
-        code=(InvariantClassifier, fit), use_cache=use_cache)
-    model.eval()
-    return model, {**meta, "cache_hit": hit}
+        lambda m: train_invariant_classifier(m, x, y, epochs=epochs, batch_size=batch_size, lr=PAPER_SCHEDULE["lr"],
+                                             gamma=PAPER_SCHEDULE["gamma"], seed=seed, progress=progress),
+        code=(InvariantClassifier, train_invariant_classifier, train_loop), use_cache=use_cache)
+    return Fit(model.eval(), history, hit)
 
 
 def evaluate(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],

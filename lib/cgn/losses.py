@@ -1,5 +1,5 @@
-"""Losses of the MNIST CGN: least-squares GAN with a conditional discriminator, binary entropy of the
-mask, a Gram-matrix style loss and seed 004's edge loss.
+"""Losses of the MNIST CGN: least-squares GAN (against the conditional discriminators of ``model``), binary
+entropy of the mask, a Gram-matrix style loss and seed 004's edge loss.
 
 Style loss substitute. The original matches Gram matrices of the first four blocks of an ImageNet VGG16,
 whose weights are not available offline. We use the same Gram-matrix loss on a *fixed, randomly
@@ -16,40 +16,6 @@ import torch.nn.functional as F
 from torch import nn
 
 EDGE_WIDTH = 3  # seed 004: border band of 3 pixels
-
-
-class LinearDiscriminator(nn.Module):
-    """Conditional MLP discriminator of the original (C- and DC-MNIST): image ⊕ label embedding."""
-
-    def __init__(self, n_classes: int = 10, ndf: int = 512, image_size: int = 32):
-        super().__init__()
-        self.label_embedding = nn.Embedding(n_classes, n_classes)
-        self.net = nn.Sequential(
-            nn.Linear(3 * image_size ** 2 + n_classes, ndf), nn.LeakyReLU(0.2),
-            nn.Linear(ndf, ndf), nn.Dropout(0.4), nn.LeakyReLU(0.2),
-            nn.Linear(ndf, ndf), nn.Dropout(0.4), nn.LeakyReLU(0.2),
-            nn.Linear(ndf, 1))
-
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([images.flatten(1), self.label_embedding(labels)], 1)).squeeze(1)
-
-
-class ConvDiscriminator(nn.Module):
-    """Conditional conv discriminator of the original (W-MNIST): the label as a fourth input channel."""
-
-    def __init__(self, n_classes: int = 10, ndf: int = 32):
-        super().__init__()
-        self.label_embedding = nn.Embedding(n_classes, 1)
-
-        def block(c_in, c_out, kernel, stride):
-            return [nn.Conv2d(c_in, c_out, kernel, stride, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
-
-        self.net = nn.Sequential(*block(4, ndf, 3, 1), *block(ndf, 2 * ndf, 3, 1), *block(2 * ndf, 4 * ndf, 4, 2),
-                                 *block(4 * ndf, 4 * ndf, 4, 2), nn.AvgPool2d(3), nn.Conv2d(4 * ndf, 1, 1, bias=False))
-
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        channel = self.label_embedding(labels)[:, :, None, None].expand(-1, 1, *images.shape[-2:])
-        return self.net(torch.cat([images, channel], 1)).flatten()
 
 
 def lsgan_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:

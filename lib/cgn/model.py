@@ -1,4 +1,5 @@
-"""The MNIST counterfactual generative network: shape, texture and background mechanisms and a composer.
+"""The MNIST counterfactual generative network: shape, texture and background mechanisms, a composer, and
+the conditional discriminators it is trained against.
 
 Each mechanism gets noise u ~ N(0, I_32) concatenated with a learned 10-d label embedding. The shape
 mechanism outputs a one-channel mask m clamped to [1e-4, 0.9999]; the texture (foreground) and background
@@ -128,6 +129,41 @@ class CGN(nn.Module):
         self.train(was_training)
         return {"mask": mask, "foreground": (fg + 1) / 2, "background": (bg + 1) / 2,
                 "composite": (compose(mask, fg, bg) + 1) / 2}
+
+
+class LinearDiscriminator(nn.Module):
+    """Conditional MLP discriminator of the original (C- and DC-MNIST): image ⊕ label embedding → three
+    512-unit layers → one logit. Reads images in [−1, 1]; the GAN baseline uses it too."""
+
+    def __init__(self, n_classes: int = 10, ndf: int = 512, image_size: int = 32):
+        super().__init__()
+        self.label_embedding = nn.Embedding(n_classes, n_classes)
+        self.net = nn.Sequential(
+            nn.Linear(3 * image_size ** 2 + n_classes, ndf), nn.LeakyReLU(0.2),
+            nn.Linear(ndf, ndf), nn.Dropout(0.4), nn.LeakyReLU(0.2),
+            nn.Linear(ndf, ndf), nn.Dropout(0.4), nn.LeakyReLU(0.2),
+            nn.Linear(ndf, 1))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([images.flatten(1), self.label_embedding(labels)], 1)).squeeze(1)
+
+
+class ConvDiscriminator(nn.Module):
+    """Conditional conv discriminator of the original (W-MNIST): the label as a fourth input channel."""
+
+    def __init__(self, n_classes: int = 10, ndf: int = 32):
+        super().__init__()
+        self.label_embedding = nn.Embedding(n_classes, 1)
+
+        def block(c_in, c_out, kernel, stride):
+            return [nn.Conv2d(c_in, c_out, kernel, stride, bias=False), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+
+        self.net = nn.Sequential(*block(4, ndf, 3, 1), *block(ndf, 2 * ndf, 3, 1), *block(2 * ndf, 4 * ndf, 4, 2),
+                                 *block(4 * ndf, 4 * ndf, 4, 2), nn.AvgPool2d(3), nn.Conv2d(4 * ndf, 1, 1, bias=False))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        channel = self.label_embedding(labels)[:, :, None, None].expand(-1, 1, *images.shape[-2:])
+        return self.net(torch.cat([images, channel], 1)).flatten()
 
 
 @torch.no_grad()

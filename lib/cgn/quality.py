@@ -24,9 +24,10 @@ import torch
 from torch import nn
 
 from lib.core.cache import fingerprint, load_or_train
-from lib.core.train import seed_everything, train_classifier
+from lib.core.train import Fit, seed_everything, train_classifier, train_loop
+
 from .losses import border_band
-from .variants import counterfactual_mnist, digits_32
+from .variants import binarised_digits, counterfactual_mnist
 
 AREA_MIN, AREA_MAX = 0.03, 0.5
 BORDER_MAX = 0.1
@@ -37,12 +38,6 @@ def mask_area_and_border(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     """Per mask (N, 1, H, W): mean value, and mean value over the border band's pixels."""
     band = border_band(masks.shape[-1], device=masks.device)
     return masks.mean((1, 2, 3)), (masks * band).sum((1, 2, 3)) / band.sum()
-
-
-def binarised_digits(split: str = "train", root=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real MNIST digits binarised as the variants draw them (> 0.1 after the resize); (N, 1, 32, 32)."""
-    grey, labels = digits_32(split, root)
-    return (grey > 0.1).float(), labels
 
 
 def real_mask_statistics(root=None) -> dict[str, torch.Tensor]:
@@ -69,22 +64,28 @@ class ShapeClassifier(nn.Module):
         return self.logits(x).softmax(-1)
 
 
-def shape_classifier(seed: int = 0, epochs: int = 3, device="cpu", progress: bool = True):
-    """A ShapeClassifier trained on the real binarised training digits (SGD as lib.core.train), cached.
+def fit_shape_classifier(digits: torch.Tensor, labels: torch.Tensor, *, epochs: int = 3, seed: int = 0,
+                         progress: bool = True) -> Fit:
+    """A ShapeClassifier trained on real binarised digits (``binarised_digits``, on the device to train on)
+    with the SGD schedule of ``lib.core.train.train_classifier``, or loaded from the cache.
 
     It never sees generated data, so its accuracy on generated masks measures whether they look like
-    the digit they were asked for. Returns (model in eval mode, test accuracy on binarised test digits).
+    the digit they were asked for.
     """
-    x, y = (t.to(device) for t in binarised_digits("train"))
     seed_everything(seed)
-    model = ShapeClassifier().to(device)
-    spec = {"x": fingerprint(x), "y": fingerprint(y), "epochs": epochs, "seed": seed}
-    fit = lambda m: train_classifier(m, x, y, epochs, seed=seed, progress=progress)  # noqa: E731
-    model, _, _ = load_or_train("shape-classifier", spec, model, fit, code=(ShapeClassifier, train_classifier))
-    x_test, y_test = (t.to(device) for t in binarised_digits("test"))
-    with torch.no_grad():
-        acc = (model.eval()(x_test).argmax(-1) == y_test).float().mean().item()
-    return model, acc
+    model = ShapeClassifier().to(digits.device)
+    spec = {"x": fingerprint(digits), "y": fingerprint(labels), "epochs": epochs, "seed": seed}
+    model, history, hit = load_or_train(
+        "shape-classifier", spec, model,
+        lambda m: train_classifier(m, digits, labels, epochs, seed=seed, progress=progress),
+        code=(ShapeClassifier, train_classifier, train_loop))
+    return Fit(model.eval(), history, hit)
+
+
+@torch.no_grad()
+def shape_accuracy(classifier: nn.Module, digits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of ``digits`` (one batch) that ``classifier`` assigns to their label."""
+    return (classifier.eval()(digits).argmax(-1) == labels).float().mean().item()
 
 
 @torch.no_grad()
@@ -98,12 +99,12 @@ def class_masks(cgn, n_per_class: int = 100, seed: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def mask_intact(cgn, n_per_class: int = 100, seed: int = 0, classifier=None) -> dict[str, torch.Tensor]:
-    """Per digit class (10,): "area", "border", "accuracy" (NaN without a classifier) and "intact" (bool).
+def mask_intact(masks: torch.Tensor, classifier=None) -> dict[str, torch.Tensor]:
+    """Per digit class of masks (10, n, 1, H, W) (``class_masks``): "area", "border", "accuracy" (NaN
+    without a classifier) and "intact" (bool), each (10,) on the CPU.
 
     The criteria and their justification are in the module docstring.
     """
-    masks = class_masks(cgn, n_per_class, seed)
     area, border = mask_area_and_border(masks.flatten(0, 1))
     area, border = area.view(10, -1).mean(1), border.view(10, -1).mean(1)
     intact = (area >= AREA_MIN) & (area <= AREA_MAX) & (border <= BORDER_MAX)
@@ -135,3 +136,17 @@ def cue_accuracy(images: torch.Tensor, labels: torch.Tensor, centroids: torch.Te
     """Fraction of images (N, 3, H, W) whose mean colour is nearest to the centroid of their label."""
     colours = images.mean((2, 3)).cpu()
     return (torch.cdist(colours, centroids).argmin(1) == labels.cpu()).float().mean().item()
+
+
+@torch.no_grad()
+def cue_control(cgn, centroids: dict[str, torch.Tensor], n: int, seed: int = 0) -> dict[str, float]:
+    """Texture and background cue accuracies (``cue_accuracy``) of ``n`` samples whose shape, texture and
+    background labels are drawn independently (noise and labels seeded with 100 + ``seed``, apart from the
+    masks' seed); the background's is NaN where the variant has no background cue."""
+    device = cgn.label_embedding.weight.device
+    gen = torch.Generator(device=device).manual_seed(100 + seed)
+    labels = [torch.randint(10, (n,), generator=gen, device=device) for _ in range(3)]
+    out = cgn.sample(*labels, generator=gen)
+    return {"texture cue accuracy": cue_accuracy(out["foreground"], labels[1], centroids["foreground"]),
+            "background cue accuracy": (cue_accuracy(out["background"], labels[2], centroids["background"])
+                                        if "background" in centroids else float("nan"))}

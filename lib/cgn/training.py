@@ -1,4 +1,5 @@
-"""Training the MNIST CGN against the real biased images, with checkpoints and the model cache.
+"""Training the MNIST CGN against the real biased images (``train_cgn``, on the library's training loop),
+with checkpoints and the model cache (``fit_cgn``).
 
 Per step (as the original ``train_cgn.py``): draw labels uniformly, generate a batch, update the
 generator with the weighted sum of its losses, then the discriminator on the real batch and the detached
@@ -7,17 +8,14 @@ replacement instead of by epoch-wise shuffling (it makes resumption exact with o
 """
 from __future__ import annotations
 
-import time
-
 import torch
-from tqdm.auto import tqdm
+
+from lib.core.cache import cache_dir, cache_key, fingerprint, load_or_train
+from lib.core.train import Fit, seed_everything, train_loop
 
 from . import losses as L
 from . import model as M
-from lib.core.cache import atomic_save, cache_dir, cache_key, fingerprint, load_or_train, load_stored
-from lib.core.train import seed_everything
-from lib.core.device import pick_device
-from .variants import VARIANTS, counterfactual_mnist
+from .variants import VARIANTS
 
 LOSS_NAMES = ("adversarial", "mask_entropy", "style", "edge")
 HISTORY_NAMES = LOSS_NAMES + ("discriminator",)
@@ -58,16 +56,16 @@ def build_models(variant: str, ngf: int = 32) -> tuple[M.CGN, torch.nn.Module]:
     settings = VARIANT_SETTINGS[variant]
     cgn = M.CGN(ngf=ngf, init=settings["init"], init_gain=settings["init_gain"])
     if settings["discriminator"] == "linear":
-        disc = L.LinearDiscriminator()   # PyTorch's default initialisation, as the original
+        disc = M.LinearDiscriminator()   # PyTorch's default initialisation, as the original
     else:
-        disc = L.ConvDiscriminator()
+        disc = M.ConvDiscriminator()
         M.init_weights(disc, "normal", 0.02)  # the original initialises its conv discriminator N(0, 0.02)
     return cgn, disc
 
 
 def train_step(cgn, disc, style_net, x, y, batch_size: int, weights: dict, style_blocks, opt_g, opt_d
-               ) -> torch.Tensor:
-    """One generator and one discriminator update; returns the unweighted terms (HISTORY_NAMES order)."""
+               ) -> dict[str, torch.Tensor]:
+    """One generator and one discriminator update; returns the unweighted terms (HISTORY_NAMES)."""
     idx = torch.randint(len(x), (batch_size,), device=x.device)
     x_real, y_real = x[idx], y[idx]
     y_gen = torch.randint(cgn.n_classes, (batch_size,), device=x.device)
@@ -87,84 +85,56 @@ def train_step(cgn, disc, style_net, x, y, batch_size: int, weights: dict, style
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
-    return torch.stack([terms[k].detach() for k in LOSS_NAMES] + [loss_d.detach()])
+    return {**{k: terms[k].detach() for k in LOSS_NAMES}, "discriminator": loss_d.detach()}
 
 
-def fit(cgn, disc, x, y, steps: int, weights: dict, style_blocks, batch_size: int, checkpoint,
-        checkpoint_every: int = 500, progress: bool = True) -> dict:
-    """Train for ``steps`` steps, resuming from ``checkpoint`` when it exists; returns the loss history.
+def train_cgn(cgn, disc, x: torch.Tensor, y: torch.Tensor, *, steps: int, weights: dict, style_blocks,
+              batch_size: int = 16, checkpoint=None, checkpoint_every: int = 500, progress: bool = True) -> dict:
+    """Train ``cgn`` against ``disc`` for ``steps`` steps on real images ``x`` in [−1, 1] (labels ``y``, on the
+    models' device); returns the loss history (one curve per HISTORY_NAMES entry).
 
-    Every ``checkpoint_every`` steps the models, optimisers, step, history and torch's random state
-    (the only random stream used) are written atomically, so an interrupted run continues exactly.
+    With a ``checkpoint`` path the models, optimisers, history and torch's random state (the only random
+    stream used) are written every ``checkpoint_every`` steps, and a run resumes from there exactly.
     """
-    device = x.device
-    style_net = L.StyleNet().to(device)
+    style_net = L.StyleNet().to(x.device)
     opt_g = torch.optim.Adam(cgn.parameters(), lr=LR, betas=BETAS)
     opt_d = torch.optim.Adam(disc.parameters(), lr=LR, betas=BETAS)
-    start, history, seconds = 0, [], 0.0
-    # Read on the CPU: torch.set_rng_state takes a CPU tensor; load_state_dict moves the rest. A corrupt
-    # checkpoint is moved aside with a warning and training starts from scratch.
-    keys = ("cgn", "disc", "opt_g", "opt_d", "step", "history", "seconds", "rng", "cuda_rng")
-    state = load_stored(checkpoint, keys, map_location="cpu")
-    if state is not None:
-        cgn.load_state_dict(state["cgn"])
-        disc.load_state_dict(state["disc"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        start, history, seconds = state["step"], list(state["history"]), state["seconds"]
-        torch.set_rng_state(state["rng"])
-        if device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], device)
     cgn.train()
     disc.train()
-    begin = time.perf_counter()
-    pending = []
-    with tqdm(total=steps, initial=start, desc="CGN", disable=not progress, mininterval=2) as bar:
-        for step in range(start, steps):
-            pending.append(train_step(cgn, disc, style_net, x, y, batch_size, weights, style_blocks, opt_g, opt_d))
-            bar.update()
-            if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-                history += torch.stack(pending).cpu().tolist()
-                pending = []
-                atomic_save({"cgn": cgn.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
-                             "opt_d": opt_d.state_dict(), "step": step + 1, "history": history,
-                             "seconds": seconds + time.perf_counter() - begin, "rng": torch.get_rng_state(),
-                             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
-                            checkpoint)
+    history = train_loop(
+        lambda i: train_step(cgn, disc, style_net, x, y, batch_size, weights, style_blocks, opt_g, opt_d), steps,
+        checkpoint=checkpoint, resumable={"cgn": cgn, "disc": disc, "opt_g": opt_g, "opt_d": opt_d},
+        checkpoint_every=checkpoint_every, desc="CGN", progress=progress)
     cgn.eval()
-    columns = list(zip(*history)) if history else [[] for _ in HISTORY_NAMES]
-    return {**{name: list(col) for name, col in zip(HISTORY_NAMES, columns)},
-            "seconds": seconds + time.perf_counter() - begin, "steps": steps}
+    return history
 
 
-def train_cgn(variant: str, *, steps: int, seed: int, device="auto", batch_size: int = 16,
-              losses: dict | None = None, progress: bool = True, ngf: int = 32, checkpoint_every: int = 500
-              ) -> M.CGN:
-    """A CGN trained on the variant's biased training split, or loaded from the model cache.
+def fit_cgn(variant: str, images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int,
+            batch_size: int = 16, losses: dict | None = None, ngf: int = 32, checkpoint_every: int = 500,
+            progress: bool = True) -> Fit:
+    """A CGN trained on ``variant``'s biased training split (``images`` in [0, 1] and ``labels``, on the
+    device to train on), or loaded from the model cache.
 
     ``losses`` overrides loss weights (keys "adversarial", "mask_entropy", "style", "edge"; 0 switches a
-    loss off; "style" multiplies the variant's per-block weights). The model's ``meta`` attribute holds
-    the loss history, wall time and whether it came from the cache. An interrupted run resumes from its
-    checkpoint under ``<cache>/checkpoints``. ``ngf`` is the mechanisms' base width (paper 32; the CPU
-    profiles use less).
+    loss off; "style" multiplies the variant's per-block weights); the history holds the weights used
+    ("losses"). An interrupted run resumes from its checkpoint under ``<cache>/checkpoints``. ``ngf`` is
+    the mechanisms' base width (paper 32; the CPU profiles use less).
     """
     weights = loss_weights(variant, losses)
     if steps < 1 or batch_size < 1:
         raise ValueError("steps and batch_size must be positive")
-    dev = pick_device(device)
-    x, y = counterfactual_mnist(variant, "train")
-    x, y = (x * 2 - 1).to(dev), y.to(dev)   # the original trains on images in [-1, 1]
+    x = images * 2 - 1   # the original trains on images in [-1, 1]
     style_blocks = VARIANT_SETTINGS[variant]["style_blocks"]
     spec = {"variant": variant, "steps": steps, "seed": seed, "batch_size": batch_size, "losses": weights, "ngf": ngf,
-            "style_blocks": style_blocks, "lr": LR, "betas": BETAS, "data": fingerprint(x)}
-    code = (M, L, train_step, fit, build_models)
+            "style_blocks": style_blocks, "lr": LR, "betas": BETAS, "data": fingerprint(x),
+            "labels": fingerprint(labels)}
+    code = (M, L, train_step, train_cgn, build_models, train_loop)
     checkpoint = cache_dir() / "checkpoints" / f"cgn-{cache_key(spec, code)}.pt"
     seed_everything(seed)
-    cgn, disc = build_models(variant, ngf)
-    cgn, disc = cgn.to(dev), disc.to(dev)
-    train = lambda m: fit(m, disc, x, y, steps, weights, style_blocks, batch_size, checkpoint,  # noqa: E731
-                          checkpoint_every, progress)
-    cgn, meta, hit = load_or_train("cgn", spec, cgn, train, code=code)
+    cgn, disc = (m.to(x.device) for m in build_models(variant, ngf))
+    train = lambda m: train_cgn(m, disc, x, labels, steps=steps, weights=weights,  # noqa: E731
+                                style_blocks=style_blocks, batch_size=batch_size, checkpoint=checkpoint,
+                                checkpoint_every=checkpoint_every, progress=progress)
+    cgn, history, hit = load_or_train("cgn", spec, cgn, train, code=code)
     checkpoint.unlink(missing_ok=True)  # the finished model is in the cache now
-    cgn.meta = {**meta, "cache_hit": hit, "losses": weights}
-    return cgn.eval()
+    return Fit(cgn.eval(), {**history, "losses": weights}, hit)

@@ -71,6 +71,13 @@ def digits_32(split: str, root=None) -> tuple[torch.Tensor, torch.Tensor]:
     return grey, labels
 
 
+def binarised_digits(split: str = "train", root=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real MNIST digits binarised as the variants draw them (> 0.1 after the resize); (N, 1, 32, 32). They
+    are the digit masks of the variants' images, in the same order."""
+    grey, labels = digits_32(split, root)
+    return (grey > 0.1).float(), labels
+
+
 def _cue_index(labels: torch.Tensor, split: str, gen: torch.Generator) -> torch.Tensor:
     """Which class's cue each image gets: its own label in training, a random class at test time."""
     return labels.clone() if split == "train" else torch.randint(10, labels.shape, generator=gen)

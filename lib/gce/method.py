@@ -1,16 +1,16 @@
-"""Generative Causal Explanations: the information-flow estimator, GCE training, sweeps and ablation."""
+"""The method of Generative Causal Explanations: the information-flow estimator I(α; Ŷ) (plain or randomised
+quasi-Monte Carlo), the GCE objective −I(α; Ŷ) + λ·(SSE + KL) and its training, and the cached trainers of
+the explainer and of the black-box classifier it explains."""
 from __future__ import annotations
-
-import time
 
 import torch
 from torch.quasirandom import SobolEngine
-from tqdm.auto import tqdm
 
-from . import classifiers
 from lib.core.cache import fingerprint, load_or_train
-from .models import VAE, CNNClassifier, Decoder, Encoder
-from lib.core.train import seed_everything, train_classifier
+from lib.core.train import Fit, seed_everything, train_classifier, train_loop
+
+from . import models
+from .models import VAE, CNNClassifier, Decoder, Encoder, SoftmaxClassifier
 
 EPS = 1e-8  # inside the logs, as in the original code
 
@@ -180,8 +180,8 @@ def train_gce(model: VAE, classifier, x_train: torch.Tensor, lam: float, steps: 
               sampler: str = "mc") -> dict:
     """Minimise -I(alpha; Y) + lam * (SSE + KL) with Adam(0.5, 0.999), batches drawn with replacement.
 
-    With ``causal=False`` the causal term is dropped: a plain VAE (the cost baseline). Returns the
-    per-step curves (causal term, SSE, KL) and the wall time.
+    With ``causal=False`` the causal term is dropped: a plain VAE (the cost baseline). Returns
+    ``train_loop``'s history: the per-step curves (causal term, SSE, KL), the wall time and the steps.
 
     ``beta_penalty`` = gamma > 0 adds gamma * I(beta; Y_hat), the joint flow of the non-causal factors
     (``group_flow``, same sample counts, alpha resampled, drawn from a generator of its own so the batches
@@ -202,9 +202,8 @@ def train_gce(model: VAE, classifier, x_train: torch.Tensor, lam: float, steps: 
     d = model.k + model.l
     classifier.requires_grad_(False).eval()
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
-    curves = torch.zeros(steps, 4 if penalise else 3, device=device)
-    start = time.perf_counter()
-    for step in tqdm(range(steps), desc="GCE" if causal else "VAE", disable=not progress, mininterval=2):
+
+    def step(i):
         x = x_train[torch.randint(len(x_train), (batch_size,), device=device, generator=gen)]
         sse, kl = vae_terms(model, x, gen)
         if causal:
@@ -221,156 +220,27 @@ def train_gce(model: VAE, classifier, x_train: torch.Tensor, lam: float, steps: 
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        curves[step] = torch.stack([flow.detach(), sse.detach(), kl.detach()]
-                                   + ([leak.detach()] if penalise else []))
-    curves = curves.cpu()
-    seconds = time.perf_counter() - start
-    out = {"causal": curves[:, 0].tolist(), "sse": curves[:, 1].tolist(), "kl": curves[:, 2].tolist(),
-           "seconds": seconds}
-    if penalise:
-        out["beta_flow"] = curves[:, 3].tolist()
-    return out
+        return {"causal": flow.detach(), "sse": sse.detach(), "kl": kl.detach(),
+                **({"beta_flow": leak.detach()} if penalise else {})}
 
-
-@torch.no_grad()
-def latent_sweep(model: VAE, classifier, x: torch.Tensor, dim: int, offsets) -> tuple[torch.Tensor, torch.Tensor]:
-    """Encode ``x`` (posterior means), add each offset to latent ``dim``, decode and classify.
-
-    Returns images (rows, len(offsets), H, W) and the classifier's decisions (rows, len(offsets)).
-    """
-    if not 0 <= dim < model.k + model.l:
-        raise ValueError(f"dim must be in 0..{model.k + model.l - 1}, got {dim}")
-    model.eval()
-    classifier.eval()
-    offsets = torch.as_tensor(offsets, dtype=torch.float32, device=x.device)
-    mu, _ = model.encoder(x)
-    z = mu[:, None, :].repeat(1, len(offsets), 1)
-    z[..., dim] += offsets
-    images = model.decoder(z.reshape(-1, z.shape[-1]))
-    decisions = classifier(images).argmax(-1)
-    return images.reshape(len(x), len(offsets), *images.shape[-2:]), decisions.reshape(len(x), len(offsets))
-
-
-def sweep_intensity_correlation(images: torch.Tensor, offsets) -> float:
-    """Pearson correlation between a sweep's offset and the mean intensity of the decoded image.
-
-    ``images`` (rows, len(offsets), H, W) from ``latent_sweep``. Each row's own mean (over offsets) is
-    removed from both variables first, so the number measures how intensity moves *along* the sweep, not
-    how bright one row is compared with another.
-    """
-    offsets = torch.as_tensor(offsets, dtype=torch.float64)
-    intensity = images.double().flatten(2).mean(-1).cpu()
-    if intensity.shape[1] != len(offsets) or len(offsets) < 2:
-        raise ValueError("images must have one column per offset, and at least two offsets")
-    di = intensity - intensity.mean(1, keepdim=True)
-    do = (offsets - offsets.mean()).expand_as(di)
-    denominator = (di.square().sum() * do.square().sum()).sqrt()
-    return float((di * do).sum() / denominator) if denominator > 0 else 0.0
-
-
-def decision_change_rate(decisions: torch.Tensor) -> float:
-    """Fraction of sweep rows in which the classifier's decision is not constant."""
-    return (decisions != decisions[:, :1]).any(dim=1).float().mean().item()
-
-
-@torch.no_grad()
-def ablation_accuracy(model: VAE, classifier, x: torch.Tensor, y: torch.Tensor,
-                      generator: torch.Generator | None = None, batch_size: int = 2000) -> dict:
-    """Classifier accuracy on the data, on its reconstructions, and with each latent "removed".
-
-    Removing latent i: encode (posterior mean), replace z_i by a fresh N(0, 1) draw, decode, classify,
-    compare with the true labels. Returns {"original", "reencoded", "removed": [one per latent]}.
-    """
-    model.eval()
-    classifier.eval()
-    d = model.k + model.l
-
-    def acc(z_or_x, decode):
-        hits = 0
-        for part, labels in zip(z_or_x.split(batch_size), y.split(batch_size)):
-            inputs = model.decoder(part) if decode else part
-            hits += (classifier(inputs).argmax(-1) == labels).sum().item()
-        return hits / len(y)
-
-    mu = torch.cat([model.encoder(part)[0] for part in x.split(batch_size)])
-    removed = []
-    for i in range(d):
-        z = mu.clone()
-        z[:, i] = torch.randn(len(z), device=z.device, generator=generator)
-        removed.append(acc(z, decode=True))
-    return {"original": acc(x, decode=False), "reencoded": acc(mu, decode=True), "removed": removed}
-
-
-@torch.no_grad()
-def explainer_report(model: VAE, classifier, x: torch.Tensor, y: torch.Tensor, n_alpha: int, n_beta: int,
-                     sweep_rows: int = 100, offsets=tuple(range(-3, 4)), seed: int = 0,
-                     sampler: str = "qmc") -> dict:
-    """The checked numbers of one trained explainer on validation data ``x``, ``y``.
-
-    Flows are estimated with ``n_alpha`` x ``n_beta`` samples by ``sampler``: the joint flows I(alpha; Y_hat)
-    and I(beta; Y_hat) (None when l = 0) and the per-latent flows. Sweeps of each latent by ``offsets`` on the
-    first ``sweep_rows`` images give the fraction of rows whose decision changes, and ``ablation_accuracy``
-    the accuracies. Every random draw comes from generators seeded by ``seed``, so explainers compared with
-    the same seed see the same draws (common random numbers).
-    """
-    k, l = model.k, model.l
-    d = k + l
-    device = x.device
-    gen = lambda offset: torch.Generator(device=device).manual_seed(seed + offset)  # noqa: E731
-    model.eval()
-    out = {
-        "alpha_flow": information_flow(model.decoder, classifier, k, l, n_alpha, n_beta, generator=gen(0),
-                                       sampler=sampler).item() if k else None,
-        "beta_flow": group_flow(model.decoder, classifier, d, range(k, d), n_alpha, n_beta, generator=gen(1),
-                                sampler=sampler).item() if l else None,
-        "factor_flows": information_flow(model.decoder, classifier, k, l, n_alpha, n_beta, dims=range(d),
-                                         generator=gen(2), sampler=sampler).tolist(),
-        "change_rate": [decision_change_rate(latent_sweep(model, classifier, x[:sweep_rows], i, offsets)[1])
-                        for i in range(d)],
-    }
-    out.update(ablation_accuracy(model, classifier, x, y, generator=gen(3)))
-    return out
-
-
-def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int, seed: int,
-                   train_fraction: float = 1.0, progress: bool = True, architecture: str = "cnn"):
-    """A classifier (default: the paper's CNN) trained on (x, y), or loaded from the cache.
-
-    Returns (model, meta, cache hit). On a reduced training set (``train_fraction`` < 1) an epoch counts the
-    optimizer steps of one pass over the full set, so the learning-rate schedule and the number of steps
-    stay the paper's. ``architecture`` is a key of ``lib.gce.classifiers.ARCHITECTURES``; it enters the cache
-    key only when it is not the paper's CNN, so the keys of the CNN do not depend on it.
-    """
-    steps_per_epoch = -(-round(len(x) / train_fraction) // 64)
-    spec = {"n_classes": n_classes, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-            "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
-    seed_everything(seed)
-    model = classifiers.build_classifier(architecture, n_classes).to(x.device)
-    code = (CNNClassifier, train_classifier)
-    if architecture != "cnn":
-        spec["architecture"] = architecture
-        code += (classifiers,)  # the module's whole source
-    fit = lambda m: train_classifier(m, x, y, epochs, seed=seed, steps_per_epoch=steps_per_epoch,  # noqa: E731
-                                     progress=progress)
-    model, meta, hit = load_or_train("classifier", spec, model, fit, code=code)
-    return model.eval(), meta, hit
+    return train_loop(step, steps, desc="GCE" if causal else "VAE", progress=progress)
 
 
 def fit_explainer(classifier, x_train: torch.Tensor, k: int, l: int, lam: float, steps: int, batch_size: int,
                   lr: float, n_alpha: int, n_beta: int, seed: int, causal: bool = True, progress: bool = True,
-                  beta_penalty: float = 0.0, sampler: str = "mc"):
-    """A GCE (or, with ``causal=False``, a plain VAE) trained or loaded from the cache.
+                  beta_penalty: float = 0.0, sampler: str = "mc") -> Fit:
+    """A GCE (or, with ``causal=False``, a plain VAE) trained by ``train_gce`` or loaded from the cache.
 
     The cache key includes a fingerprint of the classifier's weights, so a retrained classifier never
-    reuses an explainer trained against an older one. Returns (model, curves and wall time, cache hit).
-    ``beta_penalty`` and ``sampler`` are passed to ``train_gce``; they enter the cache key only when they
-    differ from their defaults, so the keys of plain GCEs do not depend on them.
+    reuses an explainer trained against an older one. ``beta_penalty`` and ``sampler`` enter the key only
+    when they differ from their defaults, so the keys of plain GCEs do not depend on them.
     """
     weights = torch.cat([t.detach().flatten().float() for t in classifier.state_dict().values()])
     spec = {"k": k, "l": l, "lam": lam, "steps": steps, "batch_size": batch_size, "lr": lr,
             "n_alpha": n_alpha, "n_beta": n_beta, "seed": seed, "causal": causal,
             "x": fingerprint(x_train), "classifier": fingerprint(weights)}
-    code = (VAE, Encoder, Decoder, train_gce, information_flow, vae_terms, _classify, _probs_in_eval_mode)
+    code = (VAE, Encoder, Decoder, train_gce, train_loop, information_flow, vae_terms, _classify,
+            _probs_in_eval_mode)
     if beta_penalty:
         spec["beta_penalty"] = float(beta_penalty)
         code += (group_flow, latent_samples)
@@ -379,8 +249,38 @@ def fit_explainer(classifier, x_train: torch.Tensor, k: int, l: int, lam: float,
         code += (latent_samples, _sobol)
     seed_everything(seed)
     model = VAE(k, l).to(x_train.device)
-    fit = lambda m: train_gce(m, classifier, x_train, lam, steps, batch_size, lr, n_alpha, n_beta,  # noqa: E731
-                              seed=seed, causal=causal, progress=progress, beta_penalty=beta_penalty,
-                              sampler=sampler)
-    model, meta, hit = load_or_train("gce" if causal else "vae", spec, model, fit, code=code)
-    return model.eval(), meta, hit
+    train = lambda m: train_gce(m, classifier, x_train, lam, steps, batch_size, lr, n_alpha, n_beta,  # noqa: E731
+                                seed=seed, causal=causal, progress=progress, beta_penalty=beta_penalty,
+                                sampler=sampler)
+    model, history, cached = load_or_train("gce" if causal else "vae", spec, model, train, code=code)
+    return Fit(model.eval(), history, cached)
+
+
+def epoch_steps(n: int, train_fraction: float, batch_size: int = 64) -> int:
+    """Optimizer steps of one pass over the full-size training split of which ``n`` images are present."""
+    return -(-round(n / train_fraction) // batch_size)
+
+
+def fit_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, epochs: int, seed: int,
+                   train_fraction: float = 1.0, progress: bool = True, architecture: str = "cnn") -> Fit:
+    """A black-box classifier (default: the paper's CNN) trained on (x, y) by ``train_classifier``, or
+    loaded from the cache.
+
+    On a reduced training set (``train_fraction`` < 1) an epoch counts the optimizer steps of one pass over
+    the full set, so the learning-rate schedule and the number of steps stay the paper's. ``architecture``
+    is a key of ``lib.gce.models.ARCHITECTURES``; it enters the cache key only when it is not the paper's
+    CNN, so the keys of the CNN do not depend on it.
+    """
+    steps_per_epoch = epoch_steps(len(x), train_fraction)
+    spec = {"n_classes": n_classes, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+            "x": fingerprint(x), "y": fingerprint(y), "seed": seed}
+    seed_everything(seed)
+    model = models.build_classifier(architecture, n_classes).to(x.device)
+    code = (CNNClassifier, SoftmaxClassifier, train_classifier, train_loop)
+    if architecture != "cnn":
+        spec["architecture"] = architecture
+        code += (models,)  # the module's whole source: the architectures share building blocks
+    train = lambda m: train_classifier(m, x, y, epochs, seed=seed, steps_per_epoch=steps_per_epoch,  # noqa: E731
+                                       progress=progress)
+    model, history, cached = load_or_train("classifier", spec, model, train, code=code)
+    return Fit(model.eval(), history, cached)

@@ -15,9 +15,11 @@ Definitions used here (each a parameter):
 * **approaches**: λ runs through a geometric grid λ₀·κ^j and stops at the first value whose D is within
   ``xi_approach`` (relative, from above) of the step-1 D at the same K + L.
 
-Everything here is pure: the training is a callable ``score(k, l, lam) -> (C, D)`` supplied by the
-caller (a trained-and-cached GCE in the notebook, an analytic curve in the tests). ``score(0, l, 0.0)``
-is the step-1 model (a plain VAE, only D counts).
+The algorithm is pure: the training is a callable ``score(k, l, lam) -> (C, D)`` supplied by the caller
+(``GCEScorer``, which trains and caches GCEs, in the notebook; analytic curves, ``lib.gce.toys.tuning_score``,
+in the tests). ``score(0, l, 0.0)`` is the step-1 model (a plain VAE, only D counts). ``tune`` runs it on a
+grid of trained explainers and keeps the whole grid, so that the choice can be recomputed for other
+thresholds (``TuningRun``) and the trends judged for our curves and the paper's (``tuning_trends``).
 """
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+import torch
+
+from lib.report import Criterion, at_most
+
+from .method import fit_explainer, information_flow, vae_terms
 
 # Algorithm 1 tuning curves of the paper (Fig. 11 for MNIST 3/8, Fig. 16 for FMNIST 0/3/4), from the
 # original code's stored results as listed in ../shared/reference/gce.md. ``chosen`` is the paper's
@@ -53,6 +61,8 @@ REPRODUCTION_CHOICES = {
     "mnist_3_8": {"seed 000": (1, 9, 0.001)},
     "fmnist_0_3_4": {"seed 001 (6%)": (2, 4, 0.04), "seed 001 (5%)": (2, 5, 0.07)},
 }
+# Seed 001's two approach thresholds gave two different selections.
+REPRODUCTION_DISTINCT = {"fmnist_0_3_4": {"seed 001": 2}}
 
 
 def lambda_grid(lam0: float, kappa: float, n: int) -> list[float]:
@@ -173,6 +183,17 @@ class Selection:
             out.append(f"λ grid ended before D approached (K = {', '.join(map(str, missed))})")
         return "; ".join(out)
 
+    def summary(self) -> str:
+        """One sentence on where the two steps ran and what did not go as intended."""
+        return (f"step 1 chose K + L = {self.step1_total}; step 2 ran at K + L = {self.total} (target D = "
+                f"{self.D1:.2f}). {self.flags() or 'Plateaus and approaches all inside the grid.'}")
+
+    def step2_table(self) -> pd.DataFrame:
+        """Step 2 per K (the index): the λ at which D came within the threshold (or the grid's last), C and D."""
+        return pd.DataFrame([{"K": s["k"], "L": s["l"], "chosen λ": s["lam"], "C": s["C"], "D": s["D"],
+                              "D / step-1 D − 1": s["D"] / self.D1 - 1, "approached": s["approached"]}
+                             for s in self.step2]).set_index("K")
+
 
 def choose_lambda(score, k: int, l: int, lams, target: float, xi_approach: float) -> dict:
     """Step 2's inner loop at (K, L): the first λ whose D is within ``xi_approach`` of ``target``.
@@ -253,15 +274,111 @@ def paper_curve_selection(curves: dict, xi: float, window: int = 1, xi_approach:
             "paper K + L": k + l, "paper K": k, "paper λ": lam}
 
 
+def tuning_trends(total_dims, d_total, c_k, lams, d_lam) -> dict:
+    """The trends Algorithm 1 relies on, for our curves or the paper's: Spearman ρ of D with K + L (step 1),
+    the range of C over K relative to its mean (step 2) and Spearman ρ of D with λ."""
+    return {"ρ(D, K + L)": spearman(total_dims, d_total), "C range / mean": (max(c_k) - min(c_k)) / np.mean(c_k),
+            "ρ(D, λ)": spearman(lams, d_lam)}
+
+
+def paper_trends(curves: dict | None) -> dict:
+    """``tuning_trends`` of a ``PAPER_CURVES`` entry, rounded to 3 digits; all None without curves."""
+    if curves is None:
+        return dict.fromkeys(("ρ(D, K + L)", "C range / mean", "ρ(D, λ)"))
+    trends = tuning_trends(curves["total_dims"], curves["D_total"], curves["C_k"], curves["lams"], curves["D_lam"])
+    return {name: round(value, 3) for name, value in trends.items()}
+
+
+def unmet(reason: str) -> Criterion:
+    """A criterion that no value meets: the verdict of a check whose comparison cannot be made (``reason``)."""
+    return at_most(-math.inf, reason)
+
+
+@dataclass
+class TuningRun:
+    """Algorithm 1's selection on a grid of trained configurations (``tune``), with the grid kept."""
+    selection: Selection
+    table: ScoreTable     # lookup-only: every configuration trained
+    total_dims: list[int]
+    lams: list[float]
+    xi: float
+    window: int
+    k_max: int | None
+    k_values: list[int]   # the K trained at the step-2 K + L, each with every λ
+    visited: int          # configurations the algorithm itself asked for
+
+    def reselect(self, xi: float, xi_approach: float | None = None) -> Selection:
+        """The selection at other thresholds, from the trained models only (step 2 at the same K + L)."""
+        return select(self.table, self.total_dims, self.lams, xi, self.window, xi_approach=xi_approach,
+                      k_max=self.k_max, total=self.selection.total)
+
+    def thresholds(self, xi_values, paper_curves: dict | None = None) -> pd.DataFrame:
+        """One row per ξ (plateau and approach threshold alike): what step 1 alone would pick, the selection
+        at the trained K + L and, with ``paper_curves``, the same definitions applied to the paper's curves."""
+        rows = []
+        for xi in xi_values:
+            s = self.reselect(xi)
+            row = {"ξ": xi, "step 1 K + L": s.step1_total, "K": s.k, "L": s.l, "λ": s.lam, "flags": s.flags()}
+            if paper_curves:
+                row.update({f"paper curves: {key}": value for key, value in
+                            paper_curve_selection(paper_curves, xi, self.window).items() if not key.startswith("paper")})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def approach_thresholds(self, xi_values) -> pd.DataFrame:
+        """One row per approach threshold, the plateau threshold held at ``xi``: the λ chosen for each K (an
+        asterisk where the grid ended first) and the selection."""
+        rows = []
+        for x in xi_values:
+            s = self.reselect(self.xi, xi_approach=x)
+            rows.append({"approach threshold": x, **{f"λ at K = {t['k']}": f"{t['lam']:g}" + ("" if t["approached"] else "*")
+                                                      for t in s.step2}, "selected (K, L, λ)": str(s.choice)})
+        return pd.DataFrame(rows)
+
+    def choices(self, paper_choice, reproductions: dict) -> pd.DataFrame:
+        """Our (K, L, λ) beside the paper's and the reproductions'."""
+        return pd.DataFrame({"ours": self.selection.choice, "paper": paper_choice, **reproductions},
+                            index=["K", "L", "λ"], dtype=object).T
+
+    def trends(self) -> dict:
+        """``tuning_trends`` of our curves: step 1's D, C of the K step 2 visited (each at its chosen λ) and
+        D against λ at K = 1."""
+        sel = self.selection
+        return tuning_trends(self.total_dims, [self.table(0, d, 0.0)[1] for d in self.total_dims],
+                             [s["C"] for s in sel.step2], self.lams,
+                             [self.table(1, sel.total - 1, lam)[1] for lam in self.lams])
+
+
+def tune(score, total_dims, lams, xi: float, window: int = 1, k_max: int | None = None,
+         total: int | None = None) -> TuningRun:
+    """Algorithm 1 (``select``) on a live ``score``, then the rest of the step-2 grid.
+
+    Step 1's model is trained for every K + L of ``total_dims`` (and ``total``), the algorithm trains the
+    step-2 configurations it asks for in its own order, and finally every K up to ``k_max`` with every λ at
+    the chosen K + L is trained, so that the curves can be drawn and the choice recomputed for other
+    thresholds without training (``TuningRun``).
+    """
+    total_dims, lams = [int(d) for d in total_dims], [float(v) for v in lams]
+    table = ScoreTable(score)
+    for d in total_dims + ([total] if total else []):
+        table(0, d, 0.0)
+    selection = select(table, total_dims, lams, xi, window, k_max=k_max, total=total)
+    visited = len(table.table)
+    k_values = list(range(1, (selection.total if k_max is None else min(k_max, selection.total)) + 1))
+    for k in k_values:
+        for lam in lams:
+            table(k, selection.total - k, lam)
+    run = TuningRun(selection, table.frozen(), total_dims, lams, xi, window, k_max, k_values, visited)
+    if run.reselect(xi).choice != selection.choice:  # step 2 at the chosen K + L must not depend on the extra models
+        raise RuntimeError("the selection changed once the whole grid was trained")
+    return run
+
+
 # ---------------------------------------------------------------------------------------------------
-# Training glue: a score function backed by cached GCE / VAE training (lib.gce.fit_explainer).
+# The score of a configuration on data: a GCE (or, for K = 0, a plain VAE) trained and cached.
 
 def data_term(model, x, seed: int = 0, batch_size: int = 500) -> float:
     """D = SSE + KL per sample of ``model`` on ``x`` (one posterior draw per image, fixed seed)."""
-    import torch
-
-    from .method import vae_terms
-
     model.eval()
     gen = torch.Generator(device=x.device).manual_seed(seed)
     total = 0.0
@@ -289,13 +406,9 @@ class GCEScorer:
         self.runs: list[dict] = []
 
     def __call__(self, k: int, l: int, lam: float) -> tuple[float, float]:
-        import torch
-
-        from .method import fit_explainer, information_flow
-
         causal = k > 0
-        model, meta, hit = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0,
-                                         causal=causal, **self.train_args)
+        model, history, cached = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0,
+                                               causal=causal, **self.train_args)
         c = math.nan
         if causal:
             gen = torch.Generator(device=self.x_train.device).manual_seed(3000 + self.seed)
@@ -304,66 +417,9 @@ class GCEScorer:
                                      generator=gen).item()
         d = data_term(model, self.x_eval, seed=4000 + self.seed)
         self.runs.append({"K": k, "L": l, "λ": lam if causal else 0.0, "C": c, "D": d,
-                          "train s": meta["seconds"], "cached": hit})
+                          "train s": history["seconds"], "cached": cached})
         return c, d
 
-
-# ---------------------------------------------------------------------------------------------------
-# Figures.
-
-def tuning_figure(table: ScoreTable, selection: Selection, lams, k_values, paper: dict | None = None,
-                  xi_approach: float | None = None):
-    """Four panels: step 1's D vs K + L, C vs K (each K at its chosen λ), and D and C vs λ for each K.
-
-    Ours are solid lines (the choices ringed in red); the paper's curves (a ``PAPER_CURVES`` entry) are
-    dashed grey on the same axes. With ``xi_approach`` (the approach threshold of ``selection``), the C
-    panel shows every K of ``k_values`` at its chosen λ, and the D-vs-λ panel shades the band within
-    ``xi_approach`` of the target; without it, only the K the algorithm visited.
-    """
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    ring = dict(s=160, facecolors="none", edgecolors="crimson", linewidths=2, zorder=4)
-    totals = sorted(key[1] for key in table.table if key[0] == 0)
-    d1 = {d: table(0, d, 0.0)[1] for d in totals}
-    ax = axes[0, 0]
-    ax.plot(totals, list(d1.values()), "o-", label="ours (plain VAE, K = 0)")
-    ax.scatter([selection.step1_total], [d1[selection.step1_total]], label="step 1 choice", **ring)
-    if paper:
-        ax.plot(paper["total_dims"], paper["D_total"], "s--", color="grey", label="paper")
-    ax.set(title="step 1: D vs K + L", xlabel="K + L", ylabel="D = SSE + KL per sample")
-    ax.legend(fontsize=8)
-
-    ax = axes[0, 1]
-    step2 = selection.step2  # K visited by the algorithm; with xi_approach, every K of the grid
-    if xi_approach is not None:
-        step2 = [choose_lambda(table, k, selection.total - k, lams, selection.D1, xi_approach)
-                 for k in k_values if k <= selection.total]
-    ks = [s["k"] for s in step2]
-    ax.plot(ks, [s["C"] for s in step2], "o-", label=f"ours (K + L = {selection.total})")
-    ax.scatter([selection.k], [next(s["C"] for s in selection.step2 if s["k"] == selection.k)],
-               label="choice", **ring)
-    if paper:
-        ax.plot(paper["k_values"], paper["C_k"], "s--", color="grey", label="paper")
-    ax.set(title="step 2: C vs K (each K at its chosen λ)", xlabel="K", ylabel="C = I(α; Ŷ) [nats]",
-           xticks=sorted(set(ks) | set(paper["k_values"] if paper else [])))
-    ax.legend(fontsize=8)
-
-    for ax, column, name in ((axes[1, 0], 1, "D"), (axes[1, 1], 0, "C [nats]")):
-        for k in k_values:
-            l = selection.total - k
-            if l >= 0:
-                ax.plot(lams, [table(k, l, lam)[column] for lam in lams], "o-", label=f"ours K = {k}, L = {l}")
-        if paper:
-            ax.plot(paper["lams"], paper["D_lam" if column else "C_lam"], "s--", color="grey", label="paper")
-        ax.set(title=f"step 2: {name.split()[0]} vs λ", xlabel="λ", xscale="log", ylabel=name)
-    ax = axes[1, 0]
-    ax.axhline(selection.D1, color="black", lw=1, label="step-1 D at this K + L")
-    if xi_approach is not None:
-        ax.axhspan(selection.D1, selection.D1 * (1 + xi_approach), color="black", alpha=0.08)
-    chosen = [s for s in selection.step2 if s["k"] == selection.k][0]
-    ax.scatter([chosen["lam"]], [chosen["D"]], label="choice", **ring)
-    for ax in axes[1]:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    def table(self) -> pd.DataFrame:
+        """The configurations scored so far, one row each, in the order they were asked for."""
+        return pd.DataFrame(self.runs)

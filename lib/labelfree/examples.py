@@ -1,4 +1,4 @@
-"""Label-free example importance (Crabbé & van der Schaar, 2022, Sec. 2.2) and the similarity-rate check.
+"""Label-free example importance (Crabbé & van der Schaar, 2022, Sec. 2.2).
 
 Scores are matrices (test examples × training examples); larger means more important.
 
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, jacfwd, jacrev, vmap
-from tqdm.auto import tqdm
+
+from lib.core.train import train_loop
 
 
 @torch.no_grad()
@@ -52,11 +54,15 @@ def simplex(train_latents: torch.Tensor, test_latents: torch.Tensor, epochs: int
     train_latents, test_latents = train_latents.detach(), test_latents.detach()
     logits = torch.zeros(len(test_latents), len(train_latents), device=test_latents.device, requires_grad=True)
     optimiser = torch.optim.Adam([logits], lr=lr)
-    for _ in tqdm(range(epochs), desc="SimplEx", disable=not progress, mininterval=2):
+
+    def step(i):
         error = (logits.softmax(-1) @ train_latents - test_latents).square().sum()
         optimiser.zero_grad(set_to_none=True)
         error.backward()
         optimiser.step()
+        return {"error": error.detach()}
+
+    train_loop(step, epochs, desc="SimplEx", progress=progress)
     return logits.detach().softmax(-1)
 
 
@@ -193,19 +199,6 @@ def tracin(autoencoder: nn.Module, checkpoints: list[dict], train_inputs: torch.
     return lr * scores
 
 
-def similarity_rate(scores: torch.Tensor, train_labels: torch.Tensor, test_labels: torch.Tensor,
-                    fractions) -> torch.Tensor:
-    """For each fraction, the mean over test examples of the share of its top-M training examples (by
-    score, M = fraction × N) that carry the test example's label. Returns one value per fraction."""
-    if scores.shape != (len(test_labels), len(train_labels)):
-        raise ValueError(f"scores {tuple(scores.shape)} do not match {len(test_labels)} test and "
-                         f"{len(train_labels)} training labels")
-    order = scores.argsort(dim=1, descending=True)
-    same = (train_labels[order] == test_labels[:, None]).float()                   # (M, N) in rank order
-    counts = [max(1, int(round(f * len(train_labels)))) for f in fractions]
-    return torch.stack([same[:, :k].mean() for k in counts])
-
-
 def example_importance(model: nn.Module, checkpoints: list[dict], ranked: torch.Tensor, test: torch.Tensor,
                        loss=F.mse_loss, curvature: str = "gauss_newton", damping: float = 1.0,
                        extra_dampings=(), lr: float = 1e-3, simplex_epochs: int = 1000,
@@ -214,8 +207,6 @@ def example_importance(model: nn.Module, checkpoints: list[dict], ranked: torch.
 
     ``extra_dampings`` adds "Influence Functions (λ = …)" variants that reuse the same gradients.
     """
-    import time
-
     scores, seconds = {}, {}
     start = time.perf_counter()
     terms = influence_terms(model, ranked, test, loss, curvature, chunk_size=chunk_size)
@@ -234,3 +225,13 @@ def example_importance(model: nn.Module, checkpoints: list[dict], ranked: torch.
         scores[name] = method()
         seconds[name] = time.perf_counter() - start
     return scores, seconds
+
+
+@torch.no_grad()
+def dknn_scores(encoder: nn.Module, test_x: torch.Tensor, sub_x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """DKNN scores (test × explained training examples) of inputs multiplied by ``scale``.
+
+    ``scale`` 255 reproduces claim 4's public code, which gave DKNN raw 0–255 pixels while its encoders
+    were trained on [0, 1] images.
+    """
+    return dknn(representations(encoder, sub_x * scale), representations(encoder, test_x * scale))

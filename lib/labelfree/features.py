@@ -1,4 +1,4 @@
-"""Label-free feature importance (Crabbé & van der Schaar, 2022, Sec. 2.1) and its latent-shift check.
+"""Label-free feature importance (Crabbé & van der Schaar, 2022, Sec. 2.1).
 
 An encoder f has no scalar output to explain. At an input x the paper explains the scalar
 g_x(x̃) = ⟨f(x), f(x̃)⟩ with an ordinary attribution method (captum). Methods that evaluate f on many
@@ -13,6 +13,10 @@ captum's GradientShap draws its path points and baselines from NumPy's global ge
 from torch's; ``feature_importance`` runs captum with all global generators seeded from its ``seed``
 argument and restores them afterwards, so an attribution depends on its seed only, not on what ran
 before it (a model trained or loaded from the cache leaves the global generators in different states).
+
+Claim 3 needs attributions that training can differentiate (seed 003's attribution prior) and one map per
+latent unit: ``gradient_shap`` is our own GradientShap (zero baseline, no noise) with ``create_graph``,
+``unit_saliency`` the per-unit maps |μ_j(x) · GradientShap_j(x)|.
 """
 from __future__ import annotations
 
@@ -83,61 +87,40 @@ def feature_importance(encoder: nn.Module, inputs: torch.Tensor, method: str, ba
         return explainer.attribute(inputs, additional_forward_args=(reference,), **kwargs).detach()
 
 
-@torch.no_grad()
-def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor, fractions, baseline: torch.Tensor,
-                 channel_dim: int = 1) -> torch.Tensor:
-    """‖f(x) − f(m ⊙ x + (1 − m) ⊙ x̄)‖² per example (rows: fractions, columns: examples).
+def gradient_shap(fn, x, n_samples: int = 5, generator=None, create_graph: bool = False):
+    """GradientShap with the zero baseline and no input noise (captum's defaults for one baseline).
 
-    For each fraction, the mask m hides that share of the features with the largest |score| summed
-    over the channel dimension (all channels of a pixel or time step at once); hidden features take
-    the baseline x̄'s values (broadcast against ``inputs``).
+    Mean over ``n_samples`` draws of α ~ U(0, 1) of ∇fn(α x) ⊙ x, where ``fn`` maps a batch to one scalar
+    per example (the s-th block of the stacked inputs pairs with the same examples as ``x``). With
+    ``create_graph`` the result is differentiable with respect to the model's parameters, which captum's
+    is not.
     """
-    if scores.shape != inputs.shape:
-        raise ValueError(f"scores of shape {tuple(scores.shape)} must have the inputs' shape {tuple(inputs.shape)}")
-    per_feature = scores.abs().sum(channel_dim, keepdim=True)          # channel dimension kept as size 1
-    flat = per_feature.flatten(1)
-    order = flat.argsort(dim=1, descending=True)
-    rank = torch.empty_like(order).scatter_(1, order, torch.arange(flat.shape[1], device=flat.device).expand_as(order))
-    original = encoder(inputs).flatten(1)
-    shifts = []
-    for fraction in fractions:
-        hidden = (rank < int(fraction * flat.shape[1])).reshape(per_feature.shape)
-        masked = torch.where(hidden, baseline, inputs)
-        shifts.append((encoder(masked).flatten(1) - original).square().sum(1))
-    return torch.stack(shifts)
+    alpha = torch.rand((n_samples, x.shape[0]) + (1,) * (x.dim() - 1), device=x.device, generator=generator)
+    points = (alpha * x).flatten(0, 1).requires_grad_(True)
+    grads, = torch.autograd.grad(fn(points).sum(), points, create_graph=create_graph)
+    return grads.unflatten(0, (n_samples, x.shape[0])).mean(0) * x
 
 
-# Curves of the claim-1 check: name -> (method, pairing); "Random" ranks features at random.
-CURVE_METHODS = {"Integrated Gradients": ("integrated_gradients", "correct"),
-                 "GradientShap": ("gradient_shap", "correct"),
-                 "GradientShap (original pairing)": ("gradient_shap", "original"),
-                 "Saliency": ("saliency", "correct"),
-                 "Random": (None, None)}
+def label_free_gradient_shap(encoder, x, n_samples: int = 5, generator=None, create_graph: bool = False):
+    """GradientShap of g_x(x~) = <f(x), f(x~)>: each perturbed input paired with its own example's f(x)."""
+    reference = encoder(x).repeat(n_samples, 1)
+    return gradient_shap(lambda t: (reference * encoder(t)).sum(-1), x, n_samples, generator, create_graph)
 
 
-def consistency_curves(encoder: nn.Module, inputs: torch.Tensor, baseline: torch.Tensor, fractions,
-                       channel_dim: int = 1, batch_size: int = 200, seed: int = 0, n_steps: int = 50,
-                       n_samples: int = 5):
-    """Latent shift per method, masked fraction and test batch (the paper's error bands are over batches).
+def unit_saliency(encoder, x, n_samples: int = 5, batch_size: int = 500, generator=None) -> torch.Tensor:
+    """Per-unit saliency |mu_j(x) · GradientShap_j(x)|, shape (N, d, H, W) for inputs (N, 1, H, W)."""
+    maps = []
+    for batch in torch.split(x, batch_size):
+        batch = batch.float()
+        with torch.no_grad():
+            mu = encoder(batch)
+        units = [gradient_shap(lambda t, j=j: encoder(t)[:, j], batch, n_samples, generator)
+                 for j in range(mu.shape[1])]
+        maps.append((torch.cat(units, 1) * mu[:, :, None, None]).abs().detach())
+    return torch.cat(maps)
 
-    Returns a DataFrame with columns method, fraction, batch and shift (mean over the batch's examples).
-    Attributions use ``baseline`` too (IG, GradientShap), as in the public code.
-    """
-    import pandas as pd
 
-    encoder.eval()
-    gen = torch.Generator(device=inputs.device).manual_seed(seed)
-    rows = []
-    for batch, start in enumerate(range(0, len(inputs), batch_size)):
-        x = inputs[start:start + batch_size]
-        for name, (method, pairing) in CURVE_METHODS.items():
-            if method is None:
-                scores = torch.rand(x.shape, generator=gen, device=x.device)
-            else:
-                kwargs = {"n_steps": n_steps} if method == "integrated_gradients" else \
-                    {"n_samples": n_samples} if method == "gradient_shap" else {}
-                scores = feature_importance(encoder, x, method, None if method == "saliency" else baseline,
-                                            pairing, seed=seed + batch, **kwargs)
-            shifts = latent_shift(encoder, x, scores, fractions, baseline, channel_dim).mean(1)
-            rows += [{"method": name, "fraction": f, "batch": batch, "shift": s.item()} for f, s in zip(fractions, shifts)]
-    return pd.DataFrame(rows)
+def abs_gradient_shap(encoder, x, gs_samples: int = 5, seed: int = 0) -> torch.Tensor:
+    """|label-free GradientShap| (zero baseline) of the images ``x``, shaped like ``x``: claim 4's saliency
+    maps; ``seed`` fixes GradientShap's random path points."""
+    return feature_importance(encoder, x, "gradient_shap", n_samples=gs_samples, seed=seed).abs()

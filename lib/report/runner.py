@@ -270,6 +270,7 @@ def plan(names, profile: dict, overrides: dict, sweep: str | None) -> list[Job]:
                                  f"not a {type(variant).__name__} ({variant!r})")
             variant = dict(variant)
             output = str(variant.pop("output", name))
+            variant.pop("title", None)  # the page's entry in the table of contents (lib.report.toc), not a parameter
             for suffix, extra in values:
                 jobs.append(Job(name, (output + suffix).replace("/", "_"), {**variant, **overrides, **extra}))
     problems = list(dict.fromkeys(p for job in jobs for p in check_parameters(job)))

@@ -19,57 +19,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from numpy.polynomial.hermite_e import hermegauss
-from scipy.special import entr, expit
 from torch import nn
 
 from lib.gce import flow_from_probs, information_flow
-
-WEIGHTS = (3.0, 1.5)
-
-
-class Identity(nn.Module):
-    """The identity map, with one dummy parameter (information_flow reads the device from it)."""
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = nn.Parameter(torch.zeros(()))
-
-    def forward(self, z):
-        return z
-
-
-class Logistic(nn.Module):
-    """p(y=1 | x) = sigmoid(w . x), returned as (n, 2) probabilities."""
-
-    def __init__(self, weights):
-        super().__init__()
-        self.register_buffer("w", torch.tensor(weights, dtype=torch.float32))
-
-    def forward(self, x):
-        p1 = torch.sigmoid(x @ self.w)
-        return torch.stack([1 - p1, p1], dim=-1)
-
-
-def quadrature_flow(w_kept: float, w_resampled: float, nodes: int = 80) -> tuple[float, float]:
-    """I(z_kept; Y) for p(y=1|z) = sigmoid(w_kept z_kept + w_resampled z_other), z ~ N(0, I_2).
-
-    Returns the flow and sd over z_kept of H(p(y | z_kept)), which sets the Monte-Carlo error.
-    """
-    x, w = hermegauss(nodes)
-    w = w / w.sum()  # weights of the standard normal
-    binary_entropy = lambda p: entr(p) + entr(1 - p)  # noqa: E731
-    p_given = (expit(w_kept * x[:, None] + w_resampled * x[None, :]) * w[None, :]).sum(axis=1)
-    h_given = binary_entropy(p_given)
-    mean_h = (w * h_given).sum()
-    flow = binary_entropy((w * p_given).sum()) - mean_h
-    sd = math.sqrt((w * (h_given - mean_h) ** 2).sum())
-    return float(flow), sd
-
-
-def mc_bounds(truth: float, sd: float, n_alpha: int, n_beta: int, n_classes: int = 2):
-    se = sd / math.sqrt(n_alpha)
-    return truth - 4 * se, truth + (n_classes - 1) / (2 * n_beta) + 4 * se
+from lib.gce.toys import WEIGHTS, Constant, Identity, Logistic, ThreeBins, mc_bounds, quadrature_flow
 
 
 def seeded(seed: int = 0) -> torch.Generator:
@@ -122,26 +75,12 @@ def test_flow_is_near_zero_when_classifier_ignores_alpha():
     assert per_factor[1].item() > 0.1  # beta does carry information
 
 
-class Constant(nn.Module):
-    def forward(self, x):
-        return x.new_tensor([0.25, 0.25, 0.5]).expand(len(x), 3)
-
-
 def test_flow_is_zero_for_a_constant_classifier():
     # no plug-in bias here: every p_hat(y | alpha) is the same vector, so only float32 rounding is left
     flow = information_flow(Identity(), Constant(), 1, 1, n_alpha=7, n_beta=5, generator=seeded())
     assert abs(flow.item()) < 1e-6
     flows = information_flow(Identity(), Constant(), 1, 1, 7, 5, dims=[0, 1], generator=seeded())
     assert flows.abs().max().item() < 1e-6
-
-
-class ThreeBins(nn.Module):
-    """A sharp 3-class classifier on x0: thresholds at the N(0, 1) terciles, so classes are equiprobable."""
-
-    def forward(self, x):
-        t = 0.4307
-        scores = torch.stack([-x[:, 0] - t, torch.zeros_like(x[:, 0]), x[:, 0] - t], dim=-1)
-        return (1000 * scores).softmax(-1)
 
 
 def test_flow_never_exceeds_log_m():

@@ -7,7 +7,7 @@ import pytest
 
 from lib.report.scorecard import render
 from lib.report import verdict
-from lib.report.verdict import VerdictLog, format_value, load_records, summarise
+from lib.report.verdict import VerdictLog, at_least, at_most, between, format_value, load_records, summarise
 
 
 def make_log(claim: str = "C1 flow") -> VerdictLog:
@@ -23,10 +23,10 @@ def test_summarise():
         summarise([])
 
 
-def test_add_records_mean_sd_and_verdict():
+def test_check_records_mean_sd_and_verdict():
     log = make_log()
-    many = log.add("accuracy", [0.9, 0.8, 1.0], criterion=">= 0.8", passed=True, paper=0.95)
-    one = log.add("flow", 0.3, criterion="> 0.5", passed=False)
+    many = log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8), paper=0.95)
+    one = log.check("flow", 0.3, at_least(0.5))
     assert many["ours"]["mean"] == pytest.approx(0.9)
     assert many["ours"]["sd"] == pytest.approx(0.1)
     assert many["ours"]["n"] == 3 and many["ours"]["values"] == [0.9, 0.8, 1.0]
@@ -45,9 +45,9 @@ def test_format_value():
 
 def test_save_writes_one_json_per_metric_and_load_reads_them_sorted(tmp_path):
     first, second = make_log("C2 sweep"), make_log("C1 flow")
-    first.add("b metric", [1, 2], "x", True)
-    first.add("a metric", [3], "y", False)
-    second.add("z metric", [4, 5, 6], "z", True)
+    first.check("b metric", [1, 2], at_least(1))
+    first.check("a metric", [3], at_most(2))
+    second.check("z metric", [4, 5, 6], at_least(4))
     paths = first.save(tmp_path) + second.save(tmp_path)
     assert len(paths) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
@@ -62,7 +62,7 @@ def test_save_writes_one_json_per_metric_and_load_reads_them_sorted(tmp_path):
 
 def test_saving_again_overwrites_instead_of_duplicating(tmp_path):
     log = make_log()
-    log.add("accuracy", [0.5], "c", False)
+    log.check("accuracy", [0.5], at_least(0.8))
     log.save(tmp_path)
     log.records[0]["passed"] = True
     log.save(tmp_path)
@@ -83,9 +83,9 @@ def table_rows(page: str) -> list[str]:
 
 def test_render_has_one_row_per_record_and_the_count(tmp_path):
     log = make_log()
-    log.add("accuracy", [0.9, 0.8, 1.0], ">= 0.8", True, paper=0.95, reproductions={"O'Shaughnessy": 0.94})
-    log.add("flow | bits", [0.3], "a | b", False)  # pipes must not break the table
-    log.add("kl", [1.0, 3.0], "< 5", True)
+    log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8), paper=0.95, reproductions={"O'Shaughnessy": 0.94})
+    log.check("flow | bits", [0.3], at_least(0.5, "a | b"))  # pipes must not break the table
+    log.check("kl", [1.0, 3.0], at_most(5))
     page = render(log.records)
     rows = table_rows(page)
     assert len(rows) == 3
@@ -98,10 +98,10 @@ def test_render_has_one_row_per_record_and_the_count(tmp_path):
 
 def test_render_summarises_each_claim_page():
     log = make_log()
-    log.add("accuracy", [0.9], ">= 0.8", True)
-    log.add("flow", [0.3], "> 0.5", False)
+    log.check("accuracy", [0.9], at_least(0.8))
+    log.check("flow", [0.3], at_least(0.5))
     other = VerdictLog("other claim", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
-    other.add("test accuracy", [0.9], ">= 0.8", True)
+    other.check("test accuracy", [0.9], at_least(0.8))
     page = render(log.records + other.records)
     summary = [line for line in page.splitlines() if line.startswith("| Generative") or line.startswith("| Counter")]
     assert len(summary) == 2
@@ -120,7 +120,7 @@ def test_summary_names_the_run_when_one_claim_has_several_pages():
     records = []
     for output in ("cgn_table3-colored", "cgn_table3-wildlife"):
         log = VerdictLog("Table 3", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
-        records.append({**log.add("test accuracy", [0.9], ">= 0.8", True), "output": output})
+        records.append({**log.check("test accuracy", [0.9], at_least(0.8)), "output": output})
     summary = [line for line in render(records).splitlines() if line.startswith("| Counter")]
     assert "[Table 3 (colored)](executed/cgn_table3-colored.ipynb)" in summary[0]
     assert "[Table 3 (wildlife)](executed/cgn_table3-wildlife.ipynb)" in summary[1]
@@ -165,9 +165,9 @@ def baselines(tmp_path, monkeypatch):
 
 def checked_log() -> VerdictLog:
     log = make_log()
-    log.add("accuracy", [0.9, 0.8, 1.0], ">= 0.8", True)
-    log.add("seconds ratio", [6.0], ">= 4", True, check="verdict")
-    log.add("not compared", [0.1], "x", False, check="none")
+    log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8))
+    log.check("seconds ratio", [6.0], at_least(4), check="verdict")
+    log.check("not compared", [0.1], at_least(0.5), check="none")
     log.track("final loss", [2.0, 2.2], resolution=0.5)
     return log
 
@@ -184,8 +184,8 @@ def test_regression_check_passes_within_tolerance_and_fails_outside(baselines):
     assert not any("not compared" in line for line in lines)
 
     changed = make_log()
-    changed.add("accuracy", [0.5], ">= 0.8", False)
-    changed.add("seconds ratio", [2.0], ">= 4", False, check="verdict")
+    changed.check("accuracy", [0.5], at_least(0.8))
+    changed.check("seconds ratio", [2.0], at_least(4), check="verdict")
     lines = changed.regression_check().splitlines()
     assert lines[0].startswith("✗ accuracy: 0.5, outside baseline 0.9")
     assert lines[1] == "✗ seconds ratio: not reproduced, baseline reproduced"
@@ -205,14 +205,82 @@ def test_regression_check_records_for_the_baseline(baselines, monkeypatch):
 def test_regression_check_needs_a_baseline_and_the_smoke_profile(baselines):
     assert "✗ accuracy: no baseline" in checked_log().regression_check()
     other = VerdictLog("C", "gce_headline.ipynb", "cpu", [0], "CPU", {})
-    other.add("accuracy", [0.9], ">= 0.8", True)
+    other.check("accuracy", [0.9], at_least(0.8))
     assert "smoke profile only" in other.regression_check()
 
 
 def test_a_quantity_is_checked_once_and_check_modes_are_known():
     log = make_log()
-    log.add("accuracy", [0.9], ">= 0.8", True)
+    log.check("accuracy", [0.9], at_least(0.8))
     with pytest.raises(ValueError, match="checked twice"):
         log.track("accuracy", 0.9)
     with pytest.raises(ValueError, match="check must be"):
-        log.add("flow", [0.3], "> 0.5", False, check="rounded")
+        log.check("flow", [0.3], at_least(0.5), check="rounded")
+
+
+@pytest.mark.parametrize("criterion, values, passes, text", [
+    (at_least(0.75), [0.74, 0.69, 1.0], True, "≥ 0.75"),        # the mean (0.81) decides
+    (at_least(0.75), [0.7, 0.8], True, "≥ 0.75"),               # equality passes
+    (at_least(0.9, "paper − 0.015"), [0.8], False, "≥ 0.9 (paper − 0.015)"),
+    (at_most(0.25), [0.2, 0.4], False, "≤ 0.25"),
+    (at_most(0.25), 0.25, True, "≤ 0.25"),
+    (between(20.85, 34.75, "within 25% of paper"), [27.8], True, "in [20.85, 34.75] (within 25% of paper)"),
+    (between(0.0, 1.0), [1.5, 0.6], False, "in [0, 1]"),
+])
+def test_criterion_text_and_test_come_from_one_object(criterion, values, passes, text):
+    assert criterion.passes(values) is passes
+    assert str(criterion) == text
+    record = make_log().check("m", values, criterion)
+    assert record["passed"] is passes and record["criterion_text"] == text
+    assert record["verdict"] == ("reproduced" if passes else "not reproduced")
+    threshold = criterion.threshold
+    assert record["criterion"] == {"op": criterion.op,
+                                   "threshold": list(threshold) if isinstance(threshold, tuple) else threshold}
+
+
+@pytest.mark.parametrize("op, threshold", [("==", 1.0), (">=", (0.0, 1.0)), ("between", 1.0)])
+def test_malformed_criteria_are_refused(op, threshold):
+    with pytest.raises(ValueError):
+        verdict.Criterion(op, threshold)
+
+
+def test_check_takes_numpy_values():
+    np = pytest.importorskip("numpy")
+    record = make_log().check("m", np.array([0.5, 1.5]), at_least(1.0))
+    assert record["ours"]["values"] == [0.5, 1.5] and record["passed"]
+    assert make_log().check("one", np.float64(0.5), at_most(1.0))["ours"]["values"] == [0.5]
+
+
+def test_old_records_with_a_text_criterion_still_render():
+    record = make_log().check("m", [1.0], at_least(0.5))
+    old = {**record, "criterion": "> 0.5"}
+    del old["criterion_text"]
+    assert verdict.criterion_text(old) == "> 0.5"
+    assert "> 0.5" in render([old])
+
+
+def test_header_shows_the_run_and_finish_saves_and_shows_the_table(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    log = make_log()
+    log.header(data="MNIST prefix", GCE="K = 1, L = 7", black_box="CNN")
+    text = shown[0].data
+    assert "profile `smoke`, seeds [0, 1, 2], device CPU" in text
+    assert "**Data:** MNIST prefix." in text and "**GCE:** K = 1, L = 7" in text and "**black box:** CNN" in text
+    assert log.context["data"] == "MNIST prefix"
+    log.check("accuracy", [0.9], at_least(0.8))
+    log.finish("")
+    assert list(tmp_path.iterdir()) == [] and shown[-1]["verdict"].tolist() == ["reproduced"]
+    log.finish(tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_start_applies_the_style_and_opens_a_log(monkeypatch):
+    from lib.report import start, style
+
+    applied = []
+    monkeypatch.setattr(style, "apply", lambda: applied.append(True))
+    dev, log = start("claim", "gce_headline", "smoke", [0, 1], "cpu", {"steps": 3})
+    assert applied and dev.type == "cpu"
+    assert log.context["device"].startswith("CPU") and log.context["settings"] == {"steps": 3}
+    assert log.context["notebook"] == "gce_headline"
