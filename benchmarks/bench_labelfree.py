@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from lib.labelfree.examples import gauss_newton_factors, influence_scores, per_example_gradients
-from lib.labelfree.nets import mnist_autoencoder
+from lib.labelfree.models import mnist_autoencoder
 
 
 def load_images(n: int) -> tuple[torch.Tensor, torch.Tensor, str]:

@@ -49,37 +49,25 @@ progress = True
 
 # %%
 import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from lib.cgn import reference
-from lib.cgn import robustness
-from lib.cgn.training import train_cgn
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.cgn import experiments, figures, reference
+from lib.report import above, at_least, at_most, start
 
-dev = pick_device(device)
 paper = reference.CGN_TABLE3["ablation"]["paper"]
-settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "sizes": sizes, "ratios": ratios,
-            "classifier_epochs": classifier_epochs, "n_test": n_test}
-data_note = ("CGN trained on the MNIST training file with 10,000 images (a prefix of the official 60,000: "
-             f"reduced training set); test: first {n_test:,} of the official test split, random cues (seeded)")
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n"
-    f"**CGN:** {cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32).  \n"
-    f"**Sets:** {sizes} counterfactual images (paper: 10⁴, 10⁵, 10⁶), `no_cfs` {ratios} at {max(sizes):,}; "
-    f"classifier {classifier_epochs} epochs (paper: 10).  \n**Data:** {data_note}."))
+dev, log = start("CGN ablation: more counterfactual images help, counterfactuals per mask do not matter",
+                 "cgn_ablation", profile, seeds, device,
+                 {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "sizes": sizes, "ratios": ratios,
+                  "classifier_epochs": classifier_epochs, "n_test": n_test})
+log.header(data="CGN trained on the MNIST training file with 10,000 images (a prefix of the official 60,000: "
+                f"reduced training set); test: first {n_test:,} of the official test split, random cues (seeded)",
+           CGN=f"{cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32).",
+           Sets=f"{sizes} counterfactual images (paper: 10⁴, 10⁵, 10⁶), `no_cfs` {ratios} at {max(sizes):,}; "
+                f"classifier {classifier_epochs} epochs (paper: 10).")
 
 # %%
-rows = []
-for variant in variants:
-    test = robustness.real_split(variant, "test", n_test)
-    for seed in seeds:
-        cgn = train_cgn(variant, steps=cgn_steps, seed=seed, device=dev, ngf=cgn_ngf, progress=progress)
-        rows += [{"variant": variant, **row} for row in robustness.ablation_rows(
-            cgn, test, sizes=sizes, ratios=ratios, epochs=classifier_epochs, seed=seed, device=dev,
-            progress=progress)]
-results = pd.DataFrame(rows)
+results = experiments.ablation(variants, seeds, dev, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, sizes=sizes,
+                               ratios=ratios, epochs=classifier_epochs, n_test=n_test, progress=progress)
 display(results.round(3))
 
 # %% [markdown]
@@ -87,11 +75,8 @@ display(results.round(3))
 # Mean ± sd over seeds in percent (one counterfactual per mask), with the paper's values at its sizes.
 
 # %%
-by_size = results[results.no_cfs == 1]
-table = (100 * by_size.groupby(["variant", "size"], sort=False)["test"].agg(["mean", "std"])).round(1)
-table["paper"] = [paper[v].get(s, np.nan) for v, s in table.index]
-display(table)
-fig = robustness.ablation_curves(by_size, paper)
+display(experiments.ablation_by_size(results, paper))
+fig = figures.ablation_curves(results, paper)
 
 # %% [markdown]
 # ## Counterfactuals per mask
@@ -110,35 +95,24 @@ display((100 * at_largest.pivot_table(index="variant", columns="no_cfs", values=
 # the paper's, test accuracy within 10 points of the paper's.
 
 # %%
-log = VerdictLog("CGN ablation: more counterfactual images help, counterfactuals per mask do not matter",
-                 "cgn_ablation.ipynb", profile, seeds, device_name(dev), settings, data=data_note)
-
-
-def per_seed(variant, size, ratio=1):
-    """Test accuracy in percent, one value per seed."""
-    picked = results[(results.variant == variant) & (results["size"] == size) & (results.no_cfs == ratio)]
-    return (100 * picked.sort_values("seed")["test"]).to_numpy()
-
-
 small, large = min(sizes), max(sizes)
 for variant in variants:
     name = variant.replace("_", "-")
-    gain = (per_seed(variant, large) - per_seed(variant, small)).tolist()
-    log.add(f"{name}: test accuracy gain from {small:,} to {large:,} images [points]", gain, "> 0",
-            np.mean(gain) > 0, paper=round(paper[variant][1_000_000] - paper[variant][10_000], 1),
-            note="paper: from 10⁴ to 10⁶ images")
-    spread = (np.max([per_seed(variant, large, r) for r in ratios], axis=0)
-              - np.min([per_seed(variant, large, r) for r in ratios], axis=0)).tolist()
-    log.add(f"{name}: spread of test accuracy over no_cfs {ratios} at {large:,} images [points]", spread, "≤ 5",
-            np.mean(spread) <= 5, note="paper: ratios 1, 5, 10, 20 similar (no numbers)")
+    test = {(size, ratio): experiments.per_seed(results, "test", 100, variant=variant, size=size, no_cfs=ratio)
+            for size in sizes for ratio in ratios}
+    gain = np.subtract(test[large, 1], test[small, 1]).tolist()
+    log.check(f"{name}: test accuracy gain from {small:,} to {large:,} images [points]", gain,
+              above(0), paper=round(paper[variant][1_000_000] - paper[variant][10_000], 1),
+              note="paper: from 10⁴ to 10⁶ images")
+    by_ratio = [test[large, ratio] for ratio in ratios]
+    log.check(f"{name}: spread of test accuracy over no_cfs {ratios} at {large:,} images [points]",
+              (np.max(by_ratio, axis=0) - np.min(by_ratio, axis=0)).tolist(), at_most(5),
+              note="paper: ratios 1, 5, 10, 20 similar (no numbers)")
     for size in sizes:
         if size in paper[variant]:
-            values = per_seed(variant, size).tolist()
-            log.add(f"{name}: test accuracy at {size:,} images [%]", values, "≥ paper − 10",
-                    np.mean(values) >= paper[variant][size] - 10, paper=paper[variant][size])
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+            log.check(f"{name}: test accuracy at {size:,} images [%]", test[size, 1],
+                      at_least(paper[variant][size] - 10, "paper − 10"), paper=paper[variant][size])
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

@@ -55,28 +55,22 @@ shape_epochs = 1           # epochs of the shape classifier on real binarised di
 n_cue = 500                # counterfactuals for the cue-control accuracy
 
 # %%
-import numpy as np
-import pandas as pd
-import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from lib.cgn import reference
-from lib.cgn import (PAPER_STEPS, counterfactual_mnist, cue_accuracy, cue_centroids, mask_intact,
-                     shape_classifier, train_cgn)
-from lib.cgn import figures
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.cgn import PAPER_STEPS, counterfactual_mnist, experiments, figures, reference
+from lib.report import at_least, start
 
-dev = pick_device(device)
-data_note = ("MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set) "
-             "for the biased training splits; official test split for the randomised test splits")
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n"
-    f"**CGN:** {cgn_steps} steps of batch 16 per variant (paper: {PAPER_STEPS:,}), base width {ngf} (paper 32), "
-    f"losses: least-squares GAN, mask entropy, Gram style loss on a fixed random conv net (VGG16 substitute), "
-    f"seed 004's edge loss (weight 1).  \n"
-    f"**Collapse study:** {collapse_variant}, seeds {collapse_seeds}, {collapse_steps} steps each, with and "
-    f"without the edge loss.  \n**Data:** {data_note}."))
+dev, log = start("CGN claim 1: mechanisms recombine into high-quality counterfactuals (MNIST)",
+                 "cgn_counterfactuals", profile, seeds, device,
+                 {"cgn_steps": cgn_steps, "ngf": ngf, "collapse_steps": collapse_steps,
+                  "collapse_seeds": list(collapse_seeds), "n_per_class": n_per_class})
+log.header(data="MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set) "
+                "for the biased training splits; official test split for the randomised test splits",
+           CGN=f"{cgn_steps} steps of batch 16 per variant (paper: {PAPER_STEPS:,}), base width {ngf} (paper 32), "
+               "losses: least-squares GAN, mask entropy, Gram style loss on a fixed random conv net (VGG16 "
+               "substitute), seed 004's edge loss (weight 1).",
+           Collapse_study=f"{collapse_variant}, seeds {collapse_seeds}, {collapse_steps} steps each, with and without "
+                          "the edge loss.")
 
 # %% [markdown]
 # ## The data
@@ -87,12 +81,8 @@ display(Markdown(
 
 # %%
 for variant in variants:
-    rows = {}
-    for split in ("train", "test"):
-        x, y = counterfactual_mnist(variant, split)
-        first = torch.stack([torch.nonzero(y == k)[0, 0] for k in range(10)])
-        rows[split] = x[first]
-    fig = figures.image_rows(rows, column_labels=list(range(10)), title=f"{variant} MNIST: first image of each digit")
+    fig = figures.class_examples({split: counterfactual_mnist(variant, split) for split in ("train", "test")},
+                                 title=f"{variant} MNIST: first image of each digit")
 
 # %% [markdown]
 # ## Training
@@ -100,20 +90,9 @@ for variant in variants:
 # weight 0.1 / 0.3 / 0.3; linear discriminator for colored and double-colored, convolutional for wildlife).
 
 # %%
-cgns = {}
-for variant in variants:
-    for seed in seeds:
-        cgns[variant, seed] = train_cgn(variant, steps=cgn_steps, seed=seed, device=dev, ngf=ngf, progress=progress)
-        meta = cgns[variant, seed].meta
-        print(f"{variant}, seed {seed}: {'loaded from cache' if meta['cache_hit'] else 'trained'}; "
-              f"{meta['seconds'] / cgn_steps * 1000:.0f} ms per step")
-
-# %%
-tail = max(1, cgn_steps // 10)
-final_losses = pd.DataFrame({(v, s): {k: np.nanmean(c.meta[k][-tail:]) for k in
-                                      ("adversarial", "discriminator", "mask_entropy", "style", "edge")}
-                             for (v, s), c in cgns.items()}).T.rename_axis(["variant", "seed"])
-display(final_losses.round(3).rename_axis(columns=f"mean of last {tail} steps"))
+runs = experiments.cgn_runs(variants, seeds, dev, steps=cgn_steps, ngf=ngf, progress=progress)
+training = experiments.training_summary(runs)
+display(training.round(3))
 
 # %% [markdown]
 # ## What each mechanism produces
@@ -123,13 +102,8 @@ display(final_losses.round(3).rename_axis(columns=f"mean of last {tail} steps"))
 
 # %%
 for variant in variants:
-    cgn = cgns[variant, seeds[0]]
-    gen = torch.Generator(device=dev).manual_seed(0)
-    y = torch.arange(10, device=dev)
-    out = cgn.sample(y, y, y, generator=gen)
-    fig = figures.image_rows({"mask": out["mask"], "foreground": out["foreground"],
-                              "background": out["background"], "composite": out["composite"]},
-                             column_labels=list(range(10)), title=f"{variant}: mechanisms (seed {seeds[0]})")
+    fig = figures.mechanism_samples({variant: runs[variant, experiments.ALL_LOSSES, seeds[0]].model},
+                                    title=f"{variant}: mechanisms (seed {seeds[0]})")
 
 # %% [markdown]
 # ## Counterfactuals
@@ -139,7 +113,7 @@ for variant in variants:
 
 # %%
 for variant in variants:
-    fig = figures.counterfactual_grid(cgns[variant, seeds[0]], range(10), seed=1,
+    fig = figures.counterfactual_grid(runs[variant, experiments.ALL_LOSSES, seeds[0]].model, range(10), seed=1,
                                       title=f"{variant}: counterfactuals (t = texture label, b = background label)")
 
 # %% [markdown]
@@ -150,33 +124,11 @@ for variant in variants:
 # (texture and background labels drawn independently of the shape label).
 
 # %%
-classifier, classifier_acc = shape_classifier(epochs=shape_epochs, device=dev, progress=progress)
+classifier, classifier_acc = experiments.shape_classifier(dev, epochs=shape_epochs, progress=progress)
 print(f"shape classifier: {classifier_acc:.3f} accuracy on the binarised MNIST test digits")
-
-
-def measure(cgn, variant: str, seed: int) -> dict:
-    """Intact masks, shape accuracy on masks and cue-control accuracies of one CGN."""
-    masks = mask_intact(cgn, n_per_class, seed=seed, classifier=classifier)
-    gen = torch.Generator(device=dev).manual_seed(100 + seed)
-    labels = [torch.randint(10, (n_cue,), generator=gen, device=dev) for _ in range(3)]
-    out = cgn.sample(*labels, generator=gen)
-    centroids = centroids_of[variant]
-    row = {"intact masks": int(masks["intact"].sum()), "shape accuracy on masks": masks["accuracy"].mean().item(),
-           "mean mask": masks["area"].mean().item(),
-           "texture cue accuracy": cue_accuracy(out["foreground"], labels[1], centroids["foreground"])}
-    row["background cue accuracy"] = (cue_accuracy(out["background"], labels[2], centroids["background"])
-                                      if "background" in centroids else np.nan)
-    return row, masks
-
-
-centroids_of = {variant: cue_centroids(variant) for variant in {*variants, collapse_variant}}
-results, per_class = {}, {}
-for (variant, seed), cgn in cgns.items():
-    results[variant, seed], per_class[variant, seed] = measure(cgn, variant, seed)
-table = pd.DataFrame(results).T.rename_axis(["variant", "seed"])
-display(table.round(3))
-display(pd.DataFrame({f"{v}, seed {s}": m["intact"].numpy() for (v, s), m in per_class.items()},
-                     index=[f"digit {k}" for k in range(10)]).T.rename_axis("intact per digit"))
+log.update_settings(shape_classifier_test_accuracy=round(classifier_acc, 4))
+quality = experiments.mask_quality(runs, classifier, n_per_class).merge(experiments.cue_accuracies(runs, n_cue))
+display(quality.round(3))
 
 # %% [markdown]
 # ## Mask collapse with and without the edge loss
@@ -184,21 +136,11 @@ display(pd.DataFrame({f"{v}, seed {s}": m["intact"].numpy() for (v, s), m in per
 # edge loss, and count the intact digit masks of each run.
 
 # %%
-collapse = []
-for edge in (1.0, 0.0):
-    for seed in collapse_seeds:
-        cgn = train_cgn(collapse_variant, steps=collapse_steps, seed=seed, device=dev, ngf=ngf,
-                        losses={"edge": edge}, progress=progress)
-        masks = mask_intact(cgn, n_per_class, seed=seed, classifier=classifier)
-        collapse.append({"edge loss": "with" if edge else "without", "seed": seed,
-                         "intact masks": int(masks["intact"].sum()),
-                         "mean border value": masks["border"].mean().item()})
-collapse = pd.DataFrame(collapse)
+collapse = experiments.collapse_study(collapse_variant, collapse_seeds, dev, classifier, steps=collapse_steps,
+                                     ngf=ngf, n_per_class=n_per_class, progress=progress)
 display(collapse.round(3))
-counts = {f"{k} edge loss": g["intact masks"].tolist() for k, g in collapse.groupby("edge loss", sort=False)}
-all_intact = {k: float(np.mean(np.array(v) == 10)) for k, v in counts.items()}
-fig = figures.intact_histogram(counts, reference={"with": reference.CGN_NUMBERS["collapse"]["with_edge"],
-                                                  "without": reference.CGN_NUMBERS["collapse"]["without_edge"]})
+seed004 = reference.CGN_NUMBERS["collapse"]
+fig = figures.intact_histogram(collapse, reference={"with": seed004["with_edge"], "without": seed004["without_edge"]})
 
 # %% [markdown]
 # ## Verdict
@@ -209,36 +151,26 @@ fig = figures.intact_histogram(counts, reference={"with": reference.CGN_NUMBERS[
 # all ten masks, and more runs than without it.
 
 # %%
-log = VerdictLog("CGN claim 1: mechanisms recombine into high-quality counterfactuals (MNIST)",
-                 "cgn_counterfactuals.ipynb", profile, seeds, device_name(dev),
-                 {"cgn_steps": cgn_steps, "ngf": ngf, "collapse_steps": collapse_steps,
-                  "collapse_seeds": list(collapse_seeds), "n_per_class": n_per_class,
-                  "shape_classifier_test_accuracy": round(classifier_acc, 4)}, data=data_note)
 for variant in variants:
-    rows = table.loc[variant]
-    log.add(f"{variant}: intact digit masks (of 10)", rows["intact masks"].tolist(), "≥ 9 (mean over seeds)",
-            rows["intact masks"].mean() >= 9, paper=10, note="paper: qualitative grids with all digits",
-            resolution=1 / len(seeds))  # a count: the mean over seeds moves in steps
-    log.add(f"{variant}: texture cue accuracy of counterfactuals", rows["texture cue accuracy"].tolist(), "≥ 0.9",
-            rows["texture cue accuracy"].mean() >= 0.9)
+    rows = quality[quality.variant == variant]
+    log.check(f"{variant}: intact digit masks (of 10)", rows["intact masks"].tolist(), at_least(9, "mean over seeds"),
+              paper=10, note="paper: qualitative grids with all digits",
+              resolution=1 / len(seeds))  # a count: the mean over seeds moves in steps
+    log.check(f"{variant}: texture cue accuracy of counterfactuals", rows["texture cue accuracy"].tolist(), at_least(0.9))
     if variant != "colored":
-        log.add(f"{variant}: background cue accuracy of counterfactuals", rows["background cue accuracy"].tolist(),
-                "≥ 0.9", rows["background cue accuracy"].mean() >= 0.9)
-seed004 = reference.CGN_NUMBERS["collapse"]
-log.add(f"{collapse_variant}: runs with all 10 masks intact, with edge loss", all_intact["with edge loss"],
-        "≥ 0.5 and > without", all_intact["with edge loss"] >= 0.5 and all_intact["with edge loss"] > all_intact["without edge loss"],
-        reproductions={"seed 004": seed004["with_edge"]},
-        note=f"{len(collapse_seeds)} runs of {collapse_steps} steps each way; without the edge loss: "
-             f"{all_intact['without edge loss']:.2f} (seed 004: {seed004['without_edge']})",
-        resolution=1 / len(collapse_seeds))
+        log.check(f"{variant}: background cue accuracy of counterfactuals", rows["background cue accuracy"].tolist(),
+                  at_least(0.9))
+with_edge, criterion, without = experiments.edge_loss_criterion(collapse)
+log.check(f"{collapse_variant}: runs with all 10 masks intact, with edge loss", with_edge, criterion,
+          reproductions={"seed 004": seed004["with_edge"]},
+          note=f"{len(collapse_seeds)} runs of {collapse_steps} steps each way; without the edge loss: "
+               f"{without:.2f} (seed 004: {seed004['without_edge']})", resolution=1 / len(collapse_seeds))
 for variant in variants:  # regression-checked only: training curves and masks move with any change to the CGN
-    for loss in final_losses.columns:
-        log.track(f"{variant}: final {loss} loss", final_losses.loc[variant, loss].tolist())
-    log.track(f"{variant}: mean mask value", table.loc[variant]["mean mask"].tolist())
+    for loss in experiments.LOSS_COLUMNS:
+        log.track(f"{variant}: final {loss} loss", training.loc[training.variant == variant, loss].tolist())
+    log.track(f"{variant}: mean mask value", quality.loc[quality.variant == variant, "μ_mask"].tolist())
 log.track("shape classifier test accuracy", classifier_acc)
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

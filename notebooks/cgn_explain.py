@@ -60,30 +60,20 @@ progress = True
 # %%
 import numpy as np
 import pandas as pd
-import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from lib.cgn import reference
-from lib.cgn import explain, robustness
-from lib.cgn.classifier import train_invariant_classifier
-from lib.cgn.quality import binarised_digits
-from lib.core.train import accuracy
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.cgn import explain, experiments, figures, reference
+from lib.report import above, below, start
 
-dev = pick_device(device)
 seed004 = reference.CGN_TABLE3["gradcam_iou"]["seed 004"]
-settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "n_original": n_original,
-            "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_explain": n_explain,
-            "cam_threshold": explain.CAM_THRESHOLD}
-data_note = ("MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
-             f"first {n_explain:,} images of the official test split with random cues and their own digit masks")
-masks, mask_labels = binarised_digits("test")
-masks, mask_labels = masks[:n_explain], mask_labels[:n_explain]
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n"
-    f"**Classifiers (as cgn_table3):** {n_original:,} original or {n_generated:,} CGN images, "
-    f"{classifier_epochs} epochs; CGN {cgn_steps} steps, width {cgn_ngf}.  \n**Data:** {data_note}."))
+dev, log = start("CGN beyond the paper: counterfactually trained classifiers look at the shape", "cgn_explain",
+                 profile, seeds, device, {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "n_original": n_original,
+                                          "n_generated": n_generated, "classifier_epochs": classifier_epochs,
+                                          "n_explain": n_explain, "cam_threshold": explain.CAM_THRESHOLD})
+log.header(data="MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
+                f"first {n_explain:,} images of the official test split with random cues and their own digit masks",
+           Classifiers=f"as cgn_table3: {n_original:,} original or {n_generated:,} CGN images, {classifier_epochs} "
+                       f"epochs; CGN {cgn_steps} steps, width {cgn_ngf}.")
 
 # %% [markdown]
 # ## Classifiers, features and Grad-CAM
@@ -92,37 +82,9 @@ display(Markdown(
 # of their features by shape and by cue, on the test images and on counterfactuals.
 
 # %%
-rows, shown = [], {}
-for variant in variants:
-    test_images, test_labels = robustness.real_split(variant, "test", n_explain)
-    assert torch.equal(test_labels, mask_labels)  # the masks are those of the same digits
-    for seed in seeds:
-        cgn, counterfactual_set = robustness.counterfactual_set(variant, seed, n_images=n_generated, cgn_steps=cgn_steps,
-                                                                cgn_ngf=cgn_ngf, device=dev, progress=progress)
-        sets = {"original": robustness.real_split(variant, "train", n_original), "CGN": counterfactual_set}
-        gen = torch.Generator(device=dev).manual_seed(5000 + seed)
-        shape, texture, background = (torch.randint(10, (n_explain,), generator=gen, device=dev) for _ in range(3))
-        counterfactuals = cgn.sample(shape, texture, background, generator=gen)["composite"].cpu()
-        shape, texture, background = shape.cpu(), texture.cpu(), background.cpu()
-        for name, data in (("O", "original"), ("CF", "CGN")):
-            model, _ = train_invariant_classifier(*sets[data], epochs=classifier_epochs, seed=seed, device=dev,
-                                                  progress=progress)
-            maps = explain.gradcam(model, model.last_conv, test_images, test_labels)
-            on_test = explain.penultimate_features(model, test_images)
-            on_cf = explain.penultimate_features(model, counterfactuals)
-            rows.append({
-                "variant": variant, "seed": seed, "classifier": name,
-                "test accuracy": accuracy(model, test_images.to(dev), test_labels.to(dev)),
-                "Grad-CAM IoU": explain.iou(explain.binarise_cam(maps), masks[:, 0] > 0.5).mean().item(),
-                "shape purity, test": explain.knn_accuracy(on_test, test_labels),
-                "shape purity, CF": explain.knn_accuracy(on_cf, shape),
-                "cue purity, CF": max(explain.knn_accuracy(on_cf, texture), explain.knn_accuracy(on_cf, background)),
-            })
-            if seed == seeds[0]:
-                shown[variant, name] = {"maps": maps, "test": on_test, "cf": on_cf}
-        if seed == seeds[0]:
-            shown[variant] = {"images": test_images, "cf labels": shape, "test labels": test_labels}
-results = pd.DataFrame(rows)
+results, shown = experiments.explanations(
+    variants, seeds, dev, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, n_original=n_original, n_generated=n_generated,
+    epochs=classifier_epochs, n_explain=n_explain, progress=progress)
 display(results.round(3))
 
 # %% [markdown]
@@ -132,9 +94,7 @@ display(results.round(3))
 
 # %%
 for variant in variants:
-    fig = explain.cam_figure(shown[variant]["images"][:n_shown], masks[:n_shown],
-                             {f"{name} Grad-CAM": shown[variant, name]["maps"][:n_shown] for name in ("O", "CF")},
-                             title=f"{variant.replace('_', '-')} MNIST (seed {seeds[0]})")
+    fig = figures.gradcam_examples(shown[variant], n_shown, title=f"{variant.replace('_', '-')} MNIST (seed {seeds[0]})")
 
 # %% [markdown]
 # ## t-SNE of the penultimate features
@@ -143,21 +103,15 @@ for variant in variants:
 
 # %%
 for variant in variants:
-    panels = {}
-    for name, label in (("O", "trained on original data"), ("CF", "trained on CGN data")):
-        panels[label, "original test images"] = (explain.tsne(shown[variant, name]["test"]), shown[variant]["test labels"])
-        panels[label, "counterfactual images"] = (explain.tsne(shown[variant, name]["cf"]), shown[variant]["cf labels"])
-    fig = explain.tsne_panels(panels, title=f"{variant.replace('_', '-')} MNIST (seed {seeds[0]})")
+    fig = figures.feature_tsne(shown[variant], title=f"{variant.replace('_', '-')} MNIST (seed {seeds[0]})")
 
 # %% [markdown]
 # ## Summary
 # Mean over seeds; "CF − O" is the change from the original-trained to the CGN-trained classifier.
 
 # %%
-summary = results.groupby(["variant", "classifier"], sort=False).mean(numeric_only=True).drop(columns="seed")
-display(summary.round(3))
-iou_ref = pd.DataFrame(seed004, index=["seed 004: O", "seed 004: CF"]).T
-display(iou_ref)
+display(results.groupby(["variant", "classifier"], sort=False).mean(numeric_only=True).drop(columns="seed").round(3))
+display(pd.DataFrame(seed004, index=["seed 004: O", "seed 004: CF"]).T)
 
 # %% [markdown]
 # ## Verdict
@@ -167,30 +121,18 @@ display(iou_ref)
 # cue (cue purity difference < 0).
 
 # %%
-log = VerdictLog("CGN beyond the paper: counterfactually trained classifiers look at the shape", "cgn_explain.ipynb",
-                 profile, seeds, device_name(dev), settings, data=data_note)
-
-
-def change(variant, column):
-    """CF minus O, one value per seed."""
-    part = results[results.variant == variant].pivot(index="seed", columns="classifier", values=column)
-    return (part["CF"] - part["O"]).tolist()
-
-
+positive, negative = above(0), below(0)
 for variant in variants:
-    name = variant.replace("_", "-")
-    before, after = seed004[variant]
-    iou_change = change(variant, "Grad-CAM IoU")
-    log.add(f"{name}: Grad-CAM IoU with the digit, CF − O", iou_change, "> 0", np.mean(iou_change) > 0,
-            reproductions={"seed 004": round(after - before, 3)},
-            note="masks of the same digits (seed 004: wrong split for double-colored and wildlife)")
-    shape_change = change(variant, "shape purity, CF")
-    log.add(f"{name}: 10-NN shape purity on counterfactuals, CF − O", shape_change, "> 0", np.mean(shape_change) > 0)
-    cue_change = change(variant, "cue purity, CF")
-    log.add(f"{name}: 10-NN cue purity on counterfactuals, CF − O", cue_change, "< 0", np.mean(cue_change) < 0)
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+    name, (before, after) = variant.replace("_", "-"), seed004[variant]
+    change = {column: np.subtract(*(experiments.per_seed(results, column, variant=variant, classifier=c)
+                                    for c in ("CF", "O"))).tolist()
+              for column in ("Grad-CAM IoU", "shape purity, CF", "cue purity, CF")}
+    log.check(f"{name}: Grad-CAM IoU with the digit, CF − O", change["Grad-CAM IoU"], positive,
+              reproductions={"seed 004": round(after - before, 3)},
+              note="masks of the same digits (seed 004: wrong split for double-colored and wildlife)")
+    log.check(f"{name}: 10-NN shape purity on counterfactuals, CF − O", change["shape purity, CF"], positive)
+    log.check(f"{name}: 10-NN cue purity on counterfactuals, CF − O", change["cue purity, CF"], negative)
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

@@ -55,26 +55,23 @@ progress = True
 
 # %%
 import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from lib.cgn import reference
-from lib.cgn import robustness
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.cgn import experiments, figures, reference
+from lib.report import at_least, at_most, start
 
-dev = pick_device(device)
-numbers = reference.CGN_TABLE3
-settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps, "n_original": n_original,
-            "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_test": n_test}
-data_note = (f"MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
-             f"first {n_original:,} used as original data; test: first {n_test:,} of the official test split, "
-             f"random cues drawn once (seeded)")
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n"
-    f"**Generators:** CGN {cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32); "
-    f"GAN {gan_steps} steps.  \n**Classifier data and schedule:** {n_original:,} original and {n_generated:,} "
-    f"generated images per set (paper: 50,000), {classifier_epochs} epochs (paper: 10).  \n**Data:** {data_note}."))
+numbers = reference.CGN_TABLE3["table"]
+dev, log = start("CGN claim 3: counterfactual data make classifiers robust (Table 3)", "cgn_table3", profile,
+                 seeds, device, {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps,
+                                 "n_original": n_original, "n_generated": n_generated,
+                                 "classifier_epochs": classifier_epochs, "n_test": n_test})
+log.header(data=f"MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
+                f"first {n_original:,} used as original data; test: first {n_test:,} of the official test split, "
+                f"random cues drawn once (seeded)",
+           Generators=f"CGN {cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32); "
+                      f"GAN {gan_steps} steps.",
+           Classifier_data_and_schedule=f"{n_original:,} original and {n_generated:,} generated images per set "
+                                        f"(paper: 50,000), {classifier_epochs} epochs (paper: 10).")
 
 # %% [markdown]
 # ## Training and evaluation
@@ -82,18 +79,9 @@ display(Markdown(
 # (or another notebook with the same settings) reuses them.
 
 # %%
-rows, examples = [], {}
-for variant in variants:
-    test = robustness.real_split(variant, "test", n_test)
-    real_train = robustness.real_split(variant, "train", n_test)
-    for seed in seeds:
-        sets = robustness.training_sets(variant, seed, n_original=n_original, n_generated=n_generated,
-                                        cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, gan_steps=gan_steps, device=dev,
-                                        progress=progress)
-        examples.setdefault(variant, sets)
-        rows += [{"variant": variant, **row} for row in robustness.robustness_row(
-            sets, test, real_train, epochs=classifier_epochs, seed=seed, device=dev, progress=progress)]
-results = pd.DataFrame(rows)
+results, examples = experiments.robustness(
+    variants, seeds, dev, n_original=n_original, n_generated=n_generated, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf,
+    gan_steps=gan_steps, epochs=classifier_epochs, n_test=n_test, progress=progress)
 display(results.round(3))
 
 # %% [markdown]
@@ -103,23 +91,17 @@ display(results.round(3))
 
 # %%
 for variant, sets in examples.items():
-    fig = robustness.example_grid(sets, title=f"{variant.replace('_', '-')} MNIST: training sets (seed {seeds[0]})")
+    fig = figures.class_examples(sets, title=f"{variant.replace('_', '-')} MNIST: training sets (seed {seeds[0]})")
 
 # %% [markdown]
 # ## Table 3
 # Accuracy in percent, mean ± sd over seeds, beside the paper's and seed 004's (train / test).
 
 # %%
-ours = robustness.summary(results, ("train", "test", "real train"))
-for source, table in numbers["table"].items():
-    ours[source] = [" / ".join(f"{v:.1f}" for v in table.get(variant, {}).get(data, ())) or "–"
-                    for variant, data in ours.index]
-display(ours)
+display(experiments.table3(results, numbers))
 
 # %%
-reference_test = {source: {v: {d: pair[1] for d, pair in table.items()} for v, table in by_variant.items()}
-                  for source, by_variant in numbers["table"].items()}
-fig = robustness.accuracy_bars(results, reference_test)
+fig = figures.accuracy_bars(results, numbers)
 
 # %% [markdown]
 # ## Verdict
@@ -131,41 +113,29 @@ fig = robustness.accuracy_bars(results, reference_test)
 # + CGN data is also at least 25 points above the original data's.
 
 # %%
-log = VerdictLog("CGN claim 3: counterfactual data make classifiers robust (Table 3)", "cgn_table3.ipynb",
-                 profile, seeds, device_name(dev), settings, data=data_note)
-paper, seed004 = numbers["table"]["paper"], numbers["table"]["seed 004"]
-
-
-def per_seed(variant, data, column="test"):
-    """Accuracy in percent, one value per seed."""
-    picked = results[(results.variant == variant) & (results.data == data)].sort_values("seed")
-    return (100 * picked[column]).tolist()
-
-
+paper, seed004 = numbers["paper"], numbers["seed 004"]
 for variant in variants:
-    name = variant.replace("_", "-")
-    ceiling = 50 if variant == "colored" else 20
+    name, ceiling = variant.replace("_", "-"), 50 if variant == "colored" else 20
+    original, cgn = (experiments.per_seed(results, "test", 100, variant=variant, data=d) for d in ("original", "CGN"))
     for data in ("original", "GAN"):
-        test = per_seed(variant, data)
-        log.add(f"{name}: {data} data, test accuracy [%]", test, f"≤ {ceiling}", np.mean(test) <= ceiling,
-                paper=paper[variant][data][1], reproductions={"seed 004": seed004[variant][data][1]})
-    real = per_seed(variant, "GAN", "real train")
-    log.add(f"{name}: GAN data, accuracy on the real training images [%]", real, "≥ 90", np.mean(real) >= 90,
-            note="the GAN's images carry the label; the paper's GAN row has 99.8–100% training accuracy")
-    cgn = per_seed(variant, "CGN")
-    log.add(f"{name}: CGN data, test accuracy [%]", cgn, "≥ paper − 10", np.mean(cgn) >= paper[variant]["CGN"][1] - 10,
-            paper=paper[variant]["CGN"][1], reproductions={"seed 004": seed004[variant]["CGN"][1],
-                                                           "seed 004, 5 seeds": numbers["cgn_test_5_seeds"]["seed 004"][variant][0]})
-    gap = np.subtract(cgn, per_seed(variant, "original")).tolist()
-    log.add(f"{name}: CGN minus original data, test accuracy [points]", gap, "≥ 25", np.mean(gap) >= 25,
-            paper=round(paper[variant]["CGN"][1] - paper[variant]["original"][1], 1),
-            reproductions={"seed 004": round(seed004[variant]["CGN"][1] - seed004[variant]["original"][1], 1)})
-    both = np.subtract(per_seed(variant, "original + CGN"), per_seed(variant, "original")).tolist()
-    log.add(f"{name}: original + CGN minus original data, test accuracy [points]", both, "≥ 25", np.mean(both) >= 25,
-            reproductions={"seed 004": round(seed004[variant]["original + CGN"][1] - seed004[variant]["original"][1], 1)})
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+        log.check(f"{name}: {data} data, test accuracy [%]",
+                  experiments.per_seed(results, "test", 100, variant=variant, data=data), at_most(ceiling),
+                  paper=paper[variant][data][1], reproductions={"seed 004": seed004[variant][data][1]})
+    log.check(f"{name}: GAN data, accuracy on the real training images [%]",
+              experiments.per_seed(results, "real train", 100, variant=variant, data="GAN"), at_least(90),
+              note="the GAN's images carry the label; the paper's GAN row has 99.8–100% training accuracy")
+    log.check(f"{name}: CGN data, test accuracy [%]", cgn, at_least(paper[variant]["CGN"][1] - 10, "paper − 10"),
+              paper=paper[variant]["CGN"][1], reproductions={
+                  "seed 004": seed004[variant]["CGN"][1],
+                  "seed 004, 5 seeds": reference.CGN_TABLE3["cgn_test_5_seeds"]["seed 004"][variant][0]})
+    log.check(f"{name}: CGN minus original data, test accuracy [points]", np.subtract(cgn, original).tolist(),
+              at_least(25), paper=round(paper[variant]["CGN"][1] - paper[variant]["original"][1], 1),
+              reproductions={"seed 004": round(seed004[variant]["CGN"][1] - seed004[variant]["original"][1], 1)})
+    both = experiments.per_seed(results, "test", 100, variant=variant, data="original + CGN")
+    log.check(f"{name}: original + CGN minus original data, test accuracy [points]",
+              np.subtract(both, original).tolist(), at_least(25), reproductions={
+                  "seed 004": round(seed004[variant]["original + CGN"][1] - seed004[variant]["original"][1], 1)})
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

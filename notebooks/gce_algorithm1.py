@@ -29,7 +29,7 @@
 # κ = 10^0.5) and got (1, 9, 0.001) on MNIST 3/8; seed 001 (FMNIST, 3000 steps per run) found that the
 # choice hinges on the approach threshold: 6% gave (2, 4, 0.04), 5% gave (2, 5, 0.07).
 #
-# **Definitions used here** (`lib/gce_select.py`; each a parameter below):
+# **Definitions used here** (`lib/gce/select.py`; each a parameter below):
 # * *plateau*: the relative improvement from one candidate to the next (a decrease of D, an increase of C)
 #   is at most ξ (`xi`) for `window` consecutive candidates; the candidate just before is chosen;
 # * *approaches*: λ runs through λ₀·κʲ (`lam0`, `kappa`, `n_lams` values) and stops at the first λ whose D
@@ -52,7 +52,7 @@
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
 records_dir = ""           # folder for verdict records; empty: not written (the runner sets it)
-dataset = "mnist_3_8"      # a key of lib.reference.GCE_SETTINGS
+dataset = "mnist_3_8"      # a key of lib.gce.reference.GCE_SETTINGS
 seed = 0                   # one classifier and one model per configuration
 device = "auto"
 classifier_epochs = 1      # None means as in seed 000 Table 5, an epoch being one pass over the full-size split
@@ -73,79 +73,56 @@ xi_values = [0.01, 0.03, 0.05, 0.06, 0.1]  # thresholds of the sensitivity table
 progress = False
 
 # %%
-import time
-
-import numpy as np
-import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from lib import gce
-from lib.gce import reference
-from lib.gce import select as gs
 from lib.core.data import image_splits
 from lib.core.train import accuracy
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.gce import experiments, figures, reference
+from lib.gce import select as gs
+from lib.report import at_most, between, start
 
-started = time.perf_counter()
-paper_settings = reference.GCE_SETTINGS[dataset]
-classifier_epochs = classifier_epochs or paper_settings["classifier_epochs"]
-lams = gs.lambda_grid(lam0, kappa, n_lams)
-total_dims = list(range(1, max_total + 1))
-settings = {**paper_settings, "classifier_epochs": classifier_epochs, "steps": gce_steps, "n_alpha": n_alpha,
-            "n_beta": n_beta, "eval_n_alpha": eval_n_alpha, "eval_n_beta": eval_n_beta, "total_dims": total_dims,
-            "k_max": k_max, "lams": lams, "xi": xi, "window": window, "step2_total": step2_total}
-paper_choice = (paper_settings["k"], paper_settings["l"], paper_settings["lam"])
-paper_curves = gs.PAPER_CURVES.get(dataset)
-reproduction_choices = gs.REPRODUCTION_CHOICES.get(dataset, {})
-dev = pick_device(device)
+lams, total_dims = gs.lambda_grid(lam0, kappa, n_lams), list(range(1, max_total + 1))
+settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, n_alpha, n_beta, eval_n_alpha=eval_n_alpha,
+                                    eval_n_beta=eval_n_beta, total_dims=total_dims, k_max=k_max, lams=lams, xi=xi,
+                                    window=window, step2_total=step2_total)
+paper = reference.GCE_SETTINGS[dataset]
+paper_choice, paper_curves = (paper["k"], paper["l"], paper["lam"]), reference.PAPER_CURVES.get(dataset)
+reproduction_choices = reference.REPRODUCTION_CHOICES.get(dataset, {})
+dev, log = start(f"GCE {dataset}: Algorithm 1 selects (K, L, λ)", "gce_algorithm1", profile, [seed], device, settings)
 data = image_splits(settings["dataset"], settings["classes"], device=dev)
-n_classes = len(settings["classes"])
-display(Markdown(
-    f"**Run:** profile `{profile}`, seed {seed}, device {device_name(dev)}.  \n"
-    f"**Data:** {data.note}; train {len(data.train[0]):,}, validation {len(data.val[0]):,} images of classes "
-    f"{data.class_names}.  \n**Grid:** K + L = 1 … {max_total} (step 1), K = 1 … {k_max}, "
-    f"λ ∈ {lams} (λ₀ = {lam0}, κ = {kappa}); ξ = {xi}, window {window}.  \n"
-    f"**Training per configuration:** {gce_steps} steps, batch {settings['batch_size']}, lr {settings['lr']}, "
-    f"Nα × Nβ = {n_alpha} × {n_beta} (paper: {paper_settings['n_alpha']} × {paper_settings['n_beta']}, "
-    f"{paper_settings['steps']} steps); C evaluated with {eval_n_alpha} × {eval_n_beta} draws.  \n"
-    f"**Classifier:** {classifier_epochs} epochs (paper: {paper_settings['classifier_epochs']})."))
+details = experiments.header_lines(data, settings, dataset)
+log.header(data=data.note, Images=details["Images"],
+           Grid=f"K + L = 1 … {max_total} (step 1), K = 1 … {k_max}, λ ∈ {lams}; ξ = {xi}, window {window}",
+           Training=f"{gce_steps} steps of Nα × Nβ = {n_alpha} × {n_beta} per configuration, batch "
+           f"{paper['batch_size']}, lr {paper['lr']} (paper: {paper['steps']} steps of {paper['n_alpha']} × "
+           f"{paper['n_beta']}); C from {eval_n_alpha} × {eval_n_beta} draws", Classifier=details["Classifier"])
 
 # %% [markdown]
 # ## The black-box classifier
 # The paper's CNN, as in the headline notebook (and shared with it through the model cache).
 
 # %%
-classifier, classifier_meta, hit = gce.fit_classifier(*data.train, n_classes, classifier_epochs, seed,
-                                                      data.train_fraction, progress=progress)
-classifier_acc = accuracy(classifier, *data.val)
-print(f"classifier {'loaded from cache' if hit else 'trained'} ({classifier_meta['seconds']:.1f} s); "
-      f"validation accuracy {classifier_acc:.4f} (paper {reference.GCE_NUMBERS[dataset]['classifier_accuracy']['paper']})")
+classifier = gce.fit_classifier(*data.train, len(settings["classes"]), settings["classifier_epochs"], seed,
+                                data.train_fraction, progress=progress)
+print(f"classifier {'loaded from cache' if classifier.cached else 'trained'} ({classifier.history['seconds']:.1f} s); "
+      f"validation accuracy {accuracy(classifier.model, *data.val):.4f} "
+      f"(paper {reference.GCE_NUMBERS[dataset]['classifier_accuracy']['paper']})")
 
 # %% [markdown]
 # ## Running Algorithm 1 and training the grid
 # Step 1: a plain VAE (K = 0, only D) for every K + L of the grid. Algorithm 1 then runs on the live,
 # memoised score table: it picks K + L and trains the step-2 GCEs it needs, in its own order. Finally the
 # rest of the step-2 grid (every K ≤ `k_max`, every λ, at the same K + L) is trained, so that the curves
-# can be drawn and the choice recomputed for other thresholds without retraining.
+# can be drawn and the choice recomputed for other thresholds without retraining (`gs.tune`).
 
 # %%
-scorer = gs.GCEScorer(classifier, data.train[0], data.val[0], gce_steps, settings["batch_size"], settings["lr"],
+scorer = gs.GCEScorer(classifier.model, data.train[0], data.val[0], gce_steps, settings["batch_size"], settings["lr"],
                       n_alpha, n_beta, eval_n_alpha, eval_n_beta, seed, progress=progress)
-table = gs.ScoreTable(scorer)
-for d in total_dims + ([step2_total] if step2_total else []):
-    table(0, d, 0.0)
-selection = gs.select(table, total_dims, lams, xi, window, k_max=k_max, total=step2_total)
-visited = len(table.table)
-k_values = list(range(1, min(k_max, selection.total) + 1))
-for k in k_values:
-    for lam in lams:
-        table(k, selection.total - k, lam)
-frozen = table.frozen()
-assert gs.select(frozen, total_dims, lams, xi, window, k_max=k_max, total=step2_total).choice == selection.choice
-runs = pd.DataFrame(scorer.runs)
+run = gs.tune(scorer, total_dims, lams, xi, window, k_max=k_max, total=step2_total)
+runs = scorer.table()
 display(runs.round(3))
-print(f"{len(runs)} configurations ({visited} visited by the algorithm), {int((~runs['cached']).sum())} trained "
+print(f"{len(runs)} configurations ({run.visited} visited by the algorithm), {int((~runs['cached']).sum())} trained "
       f"now; training time {runs['train s'].sum():.0f} s in all (cached runs: time of their original training)")
 
 # %% [markdown]
@@ -153,18 +130,12 @@ print(f"{len(runs)} configurations ({visited} visited by the algorithm), {int((~
 # Step 2 per K: the λ at which D came within ξ of the step-1 D (or the grid's last λ), and C there.
 
 # %%
-step2_rows = pd.DataFrame([{"K": s["k"], "L": s["l"], "chosen λ": s["lam"], "C": s["C"], "D": s["D"],
-                            "D / step-1 D − 1": s["D"] / selection.D1 - 1, "approached": s["approached"]}
-                           for s in selection.step2])
-display(step2_rows.round(4).set_index("K"))
-choices = pd.DataFrame({"ours": selection.choice, "paper": paper_choice,
-                        **{name: c for name, c in reproduction_choices.items()}}, index=["K", "L", "λ"], dtype=object).T
-display(choices)
-print(f"step 1 chose K + L = {selection.step1_total}; step 2 ran at K + L = {selection.total} "
-      f"(target D = {selection.D1:.2f}). {selection.flags() or 'Plateaus and approaches all inside the grid.'}")
+selection = run.selection
+display(selection.step2_table().round(4), run.choices(paper_choice, reproduction_choices))
+print(selection.summary())
 
 # %%
-fig = gs.tuning_figure(frozen, selection, lams, k_values, paper_curves, xi_approach=xi)
+fig = figures.tuning_figure(run, paper_curves)
 
 # %% [markdown]
 # The C panel shows every trained K at the λ the approach rule picks for it, including the K beyond the
@@ -181,31 +152,17 @@ fig = gs.tuning_figure(frozen, selection, lams, k_values, paper_curves, xi_appro
 # K + L).
 
 # %%
-rows = []
-for x in xi_values:
-    s = gs.select(frozen, total_dims, lams, x, window, k_max=k_max, total=selection.total)
-    row = {"ξ": x, "step 1 K + L": s.step1_total, "K": s.k, "L": s.l, "λ": s.lam, "flags": s.flags()}
-    if paper_curves:
-        row.update({f"paper curves: {key}": value for key, value in
-                    gs.paper_curve_selection(paper_curves, x, window).items() if not key.startswith("paper")})
-    rows.append(row)
-xi_table = pd.DataFrame(rows).set_index("ξ")
-display(xi_table)
-distinct = {(r["step 1 K + L"], r["K"], r["λ"]) for r in rows}
-print(f"{len(distinct)} distinct (step-1 K + L, K, λ) over ξ ∈ {xi_values}; "
-      f"the paper chose K + L = {sum(paper_choice[:2])}, K = {paper_choice[0]}, λ = {paper_choice[2]}")
+xi_table = run.thresholds(xi_values, paper_curves)
+display(xi_table.set_index("ξ"))
+distinct = len(xi_table[["step 1 K + L", "K", "λ"]].drop_duplicates())
+print(f"{distinct} distinct (step-1 K + L, K, λ) over ξ ∈ {xi_values}; paper: K + L = {sum(paper_choice[:2])}")
 
 # %% [markdown]
 # Seed 001's finding concerns the approach threshold alone. Below, the plateau threshold stays at ξ and
 # only the approach threshold varies: the λ chosen for each K (an asterisk: the grid ended first).
 
 # %%
-approach_rows = {}
-for x in xi_values:
-    s = gs.select(frozen, total_dims, lams, xi, window, xi_approach=x, k_max=k_max, total=selection.total)
-    approach_rows[x] = {**{f"λ at K = {t['k']}": f"{t['lam']:g}" + ("" if t["approached"] else "*")
-                           for t in s.step2}, "selected (K, L, λ)": str(s.choice)}
-display(pd.DataFrame(approach_rows).T.rename_axis("approach threshold"))
+display(run.approach_thresholds(xi_values).set_index("approach threshold"))
 
 # %% [markdown]
 # ## Verdict
@@ -213,44 +170,33 @@ display(pd.DataFrame(approach_rows).T.rename_axis("approach threshold"))
 # inside the grid within ±1 of the paper's K + L. Step 2: C must be flat in K as in the paper (range over
 # K at most 5% of its mean); D must fall as λ grows at K = 1 (ρ ≤ −0.8). The selected K must equal the
 # paper's, the selected λ lie within one grid factor κ of the paper's, and the selection must be the same
-# for every ξ of the sensitivity table.
+# for every ξ of the sensitivity table. A check whose comparison cannot be made (no plateau inside the
+# grid, a single K, fewer than 3 points for a rank correlation) is not reproduced.
 
 # %%
-log = VerdictLog(f"GCE {dataset}: Algorithm 1 selects (K, L, λ)", "gce_algorithm1.ipynb", profile, [seed],
-                 device_name(dev), settings, data=data.note)
-step1_D = [frozen(0, d, 0.0)[1] for d in total_dims]
-rho_total = gs.spearman(total_dims, step1_D)
-paper_total = sum(paper_choice[:2])
-log.add("step 1: Spearman ρ of D with K + L", rho_total if np.isfinite(rho_total) else 0.0, "≤ −0.8",
-        bool(rho_total <= -0.8), note="" if np.isfinite(rho_total) else "undefined (fewer than 3 K + L), recorded as 0",
-        paper=round(gs.spearman(paper_curves["total_dims"], paper_curves["D_total"]), 3) if paper_curves else None)
-log.add("step 1: K + L at the plateau of D", selection.step1_total, "plateau inside the grid, paper ± 1",
-        selection.step1_plateau and abs(selection.step1_total - paper_total) <= 1, paper=paper_total,
-        reproductions={name: c[0] + c[1] for name, c in reproduction_choices.items()},
-        note=f"ξ = {xi}, window {window}, K + L = 1 … {max_total}")
-c_k = [s["C"] for s in selection.step2]
-c_range = (max(c_k) - min(c_k)) / np.mean(c_k)
-log.add("step 2: range of C over K / mean", c_range, "≤ 0.05 over at least two K", len(c_k) > 1 and c_range <= 0.05,
-        paper=round((max(paper_curves["C_k"]) - min(paper_curves["C_k"])) / np.mean(paper_curves["C_k"]), 3)
-        if paper_curves else None, note=f"K = {[s['k'] for s in selection.step2]}, each at its chosen λ"
-        + ("" if len(c_k) > 1 else "; a single K: no comparison possible"))
-rho_lam = gs.spearman(lams, [frozen(1, selection.total - 1, lam)[1] for lam in lams])
-log.add("step 2: Spearman ρ of D with λ (K = 1)", rho_lam if np.isfinite(rho_lam) else 0.0, "≤ −0.8",
-        bool(rho_lam <= -0.8), paper=round(gs.spearman(paper_curves["lams"], paper_curves["D_lam"]), 3)
-        if paper_curves else None, note="" if np.isfinite(rho_lam) else "undefined (fewer than 3 λ), recorded as 0")
-log.add("selected K", selection.k, "= paper", selection.k == paper_choice[0], paper=paper_choice[0],
-        reproductions={name: c[0] for name, c in reproduction_choices.items()})
-log.add("selected λ (weight of D)", selection.lam, "within a factor κ of paper",
-        abs(np.log(selection.lam / paper_choice[2])) <= np.log(kappa) + 1e-9, paper=paper_choice[2],
-        reproductions={name: c[2] for name, c in reproduction_choices.items()})
-log.add("distinct selections over ξ", len(distinct), "= 1", len(distinct) == 1,
-        reproductions={"seed 001": 2} if dataset == "fmnist_0_3_4" else {},
-        note=f"ξ ∈ {xi_values}; (step-1 K + L, K, λ)")
+ours, published = run.trends(), gs.paper_trends(paper_curves)
+paper_total, visited_k = sum(paper_choice[:2]), [s["k"] for s in selection.step2]
+log.check("step 1: Spearman ρ of D with K + L", criterion=at_most(-0.8), paper=published["ρ(D, K + L)"],
+          **gs.rank_values(ours["ρ(D, K + L)"], "K + L"))
+log.check("step 1: K + L at the plateau of D", selection.step1_total,
+          between(paper_total - 1, paper_total + 1, "paper ± 1") if selection.step1_plateau
+          else gs.unmet("no plateau inside the grid"), paper=paper_total,
+          reproductions={name: c[0] + c[1] for name, c in reproduction_choices.items()},
+          note=f"ξ = {xi}, window {window}, K + L = 1 … {max_total}")
+log.check("step 2: range of C over K / mean", ours["C range / mean"], at_most(0.05) if len(visited_k) > 1 else
+          gs.unmet("a single K: no comparison possible"), paper=published["C range / mean"],
+          note=f"K = {visited_k}, each at its chosen λ")
+log.check("step 2: Spearman ρ of D with λ (K = 1)", criterion=at_most(-0.8), paper=published["ρ(D, λ)"],
+          **gs.rank_values(ours["ρ(D, λ)"], "λ"))
+log.check("selected K", selection.k, between(paper_choice[0], paper_choice[0], "= paper"), paper=paper_choice[0],
+          reproductions={name: c[0] for name, c in reproduction_choices.items()})
+log.check("selected λ (weight of D)", selection.lam, between(paper_choice[2] / kappa * (1 - 1e-9),
+          paper_choice[2] * kappa * (1 + 1e-9), "within a factor κ of paper"), paper=paper_choice[2],
+          reproductions={name: c[2] for name, c in reproduction_choices.items()})
+log.check("distinct selections over ξ", distinct, at_most(1, "one selection for every ξ"),
+          reproductions=reference.REPRODUCTION_DISTINCT.get(dataset, {}), note=f"ξ ∈ {xi_values}; (step-1 K + L, K, λ)")
 log.track("selected L", selection.l)  # regression-checked only: K and λ are metrics above
-if records_dir:
-    log.save(records_dir)
-display(log.table())
-print(f"notebook wall time {time.perf_counter() - started:.0f} s")
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

@@ -56,59 +56,33 @@ simplex_epochs = 1000
 fractions = [0.05, 0.1, 0.2, 0.5, 0.7, 1.0]
 
 # %%
-import pandas as pd
-import torch
-import torch.nn.functional as F
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from lib.labelfree import reference
-from lib.labelfree.examples import example_importance, similarity_rate
-from lib.labelfree.nets import trained_autoencoder
-from lib.labelfree.plots import metric_curves
-from lib.labelfree.splits import ecg_example_experiment, mnist_experiment
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
+from lib.labelfree import experiments, figures, reference
+from lib.labelfree.data import example_data
+from lib.labelfree.evaluation import by_fraction, example_checks
+from lib.report import above, start
 
-dev = pick_device(device)
-experiments = {"MNIST": mnist_experiment(per_class=mnist_per_class, device=dev),
-               "ECG5000": ecg_example_experiment(ecg_test_per_class, ecg_per_class, device=dev)}
-# chunk: examples per vectorised gradient call (torch.func has no batching rule for the CPU LSTM kernel and
-# falls back to a loop that holds every example's graph: about 85 MB per ECG example).
-settings = {"MNIST": dict(kind="mnist", epochs=mnist_epochs, batch_size=300, loss=F.mse_loss, curvature="gauss_newton",
-                          checkpoint_every=mnist_checkpoint_every, chunk=250),
-            "ECG5000": dict(kind="ecg", epochs=ecg_epochs, batch_size=20, loss=F.l1_loss, curvature="fisher",
-                            checkpoint_every=ecg_checkpoint_every, chunk=10)}
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n" + "  \n".join(
-        f"**{name}:** {e.note}; autoencoder train {len(e.train):,} / validation {len(e.val):,}; ranked N = "
-        f"{len(e.ranked):,} training examples for M = {len(e.test):,} test examples; at most "
-        f"{settings[name]['epochs']} epochs, a TracIn checkpoint every {settings[name]['checkpoint_every']}"
-        for name, e in experiments.items())))
+epochs = {"MNIST": mnist_epochs, "ECG5000": ecg_epochs}
+checkpoint_every = {"MNIST": mnist_checkpoint_every, "ECG5000": ecg_checkpoint_every}
+dev, log = start("Label-Free XAI claim 2: label-free example importance", "labelfree_examples", profile, seeds,
+                 device, {"epochs": epochs, "checkpoint_every": checkpoint_every, "mnist_per_class": mnist_per_class,
+                          "ecg_per_class": ecg_per_class, "ecg_test_per_class": ecg_test_per_class, "damping": damping,
+                          "extra_dampings": extra_dampings, "simplex_epochs": simplex_epochs, "fractions": fractions})
+data = example_data(mnist_per_class, ecg_per_class, ecg_test_per_class, dev)
+log.header(data="; ".join(e.note for e in data.values()),
+           **experiments.describe_autoencoders(data, epochs, 2, checkpoint_every))
 
 # %% [markdown]
 # ## Autoencoders and scores
+# The autoencoders are claim 1's (same cache entries where the settings agree); the table after their
+# training summary gives each method's scoring time in seconds.
 
 # %%
-rates, timings, summary = [], [], []
-for name, e in experiments.items():
-    s = settings[name]
-    for seed in seeds:
-        model, record, hit = trained_autoencoder(s["kind"], e.train, e.val, seed, s["epochs"], s["batch_size"],
-                                                 checkpoint_every=s["checkpoint_every"], progress=progress)
-        summary.append({"data": name, "seed": seed, "cache": "loaded" if hit else "trained",
-                        "epochs run": record["epochs_run"], "best validation loss": round(record["best_val_loss"], 4),
-                        "TracIn checkpoints (epochs)": record["checkpoint_epochs"]})
-        scores, seconds = example_importance(model, record["checkpoints"], e.ranked, e.test, s["loss"], s["curvature"],
-                                             damping, extra_dampings, simplex_epochs=simplex_epochs,
-                                             chunk_size=s["chunk"])
-        for method, matrix in scores.items():
-            rate = similarity_rate(matrix, e.ranked_labels, e.test_labels, fractions)
-            rates += [{"data": name, "seed": seed, "method": method, "fraction": f, "similarity": r.item()}
-                      for f, r in zip(fractions, rate)]
-        timings.append({"data": name, "seed": seed, **{m: round(t, 1) for m, t in seconds.items()}})
-rates = pd.DataFrame(rates)
-display(pd.DataFrame(summary))
-display(pd.DataFrame(timings).set_index(["data", "seed"]).rename_axis(columns="seconds"))
+run = experiments.similarity_rates(data, seeds, epochs, checkpoint_every, fractions, damping, extra_dampings,
+                                   simplex_epochs, progress)
+display(run.training)
+display(run.seconds.pivot_table(index=["data", "seed"], columns="method", values="seconds", sort=False).round(1))
 cost = reference.LABELFREE_CLAIMS_1_2["cost_hours"]["seed 003"]["influence_functions_ecg_1000"]
 print(f"seed 003: Influence Functions for N = 1,000 ECG examples took {cost} hours on a GPU (LiSSA)")
 
@@ -116,11 +90,8 @@ print(f"seed 003: Influence Functions for N = 1,000 ECG examples took {cost} hou
 # ## Similarity rate against the share of selected training examples
 
 # %%
-for name in experiments:
-    fig = metric_curves(rates[rates.data == name], "similarity", "similarity rate", f"{name}: top-M training examples")
-table = rates.groupby(["data", "method", "fraction"]).similarity.mean().unstack("fraction")
-table.columns = [f"{100 * f:g} %" for f in table.columns]
-display(table.round(3))
+fig = figures.metric_curves(run.rates, "similarity", "similarity rate", "top-M training examples")
+by_fraction(run.rates, "similarity").round(3)
 
 # %% [markdown]
 # ## Verdict
@@ -131,28 +102,12 @@ display(table.round(3))
 #    M = 100 % (the class prior); the value is the smallest difference over the four methods.
 
 # %%
-log = VerdictLog("Label-Free XAI claim 2: label-free example importance", "labelfree_examples.ipynb", profile, seeds,
-                 device_name(dev), {"mnist_epochs": mnist_epochs, "mnist_per_class": mnist_per_class,
-                                    "ecg_epochs": ecg_epochs, "ecg_per_class": ecg_per_class,
-                                    "ecg_test_per_class": ecg_test_per_class,
-                                    "mnist_checkpoint_every": mnist_checkpoint_every,
-                                    "ecg_checkpoint_every": ecg_checkpoint_every,
-                                    "damping": damping, "extra_dampings": extra_dampings,
-                                    "simplex_epochs": simplex_epochs, "fractions": fractions},
-                 data="; ".join(e.note for e in experiments.values()))
-for name in experiments:
-    wide = rates[rates.data == name].pivot_table(index=["seed", "fraction"], columns="method", values="similarity")
-    first, last = wide.xs(fractions[0], level="fraction"), wide.xs(fractions[-1], level="fraction")
-    gap = first[["DKNN", "SimplEx"]].min(axis=1) - first[["Influence Functions", "TracIn"]].max(axis=1)
-    log.add(f"{name}: worst representation-based − best loss-based similarity at M = 5 %", gap.tolist(), "> 0",
-            gap.mean() > 0, paper="> 0 (curves)", reproductions={"seed 003": "> 0 (curves)"})
-    four = ["Influence Functions", "TracIn", "DKNN", "SimplEx"]
-    drop = (first[four] - last[four]).min(axis=1)
-    log.add(f"{name}: smallest drop of similarity from M = 5 % to 100 %", drop.tolist(), "> 0", drop.mean() > 0,
-            paper="decreasing (curves)", reproductions={"seed 003": "decreasing (curves)"})
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+for name, c in example_checks(run.rates, fractions).groupby("data", sort=False):
+    log.check(f"{name}: worst representation-based − best loss-based similarity at M = 5 %", c["gap"],
+              above(0), paper="> 0 (curves)", reproductions={"seed 003": "> 0 (curves)"})
+    log.check(f"{name}: smallest drop of similarity from M = 5 % to 100 %", c["drop"], above(0),
+              paper="decreasing (curves)", reproductions={"seed 003": "decreasing (curves)"})
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

@@ -51,30 +51,18 @@ gs_samples = 5
 fractions = [0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
 
 # %%
-import numpy as np
-import pandas as pd
-import torch
-from IPython.display import Markdown, display
+from lib.labelfree import experiments, figures
+from lib.labelfree.data import feature_data
+from lib.labelfree.evaluation import by_fraction, feature_checks, pairing_ablation
+from lib.report import above, at_least, start
 
-from lib.labelfree.features import consistency_curves
-from lib.labelfree.nets import trained_autoencoder
-from lib.labelfree.plots import metric_curves
-from lib.labelfree.splits import ecg_feature_experiment, mnist_experiment
-from lib.core.device import device_name, pick_device
-from lib.report.verdict import VerdictLog
-
-dev = pick_device(device)
-experiments = {"MNIST": mnist_experiment(n_test=mnist_test, device=dev), "ECG5000": ecg_feature_experiment(device=dev)}
-if ecg_test is not None:
-    ecg = experiments["ECG5000"]
-    ecg.test, ecg.test_labels = ecg.test[:ecg_test], ecg.test_labels[:ecg_test]
-settings = {"MNIST": dict(kind="mnist", epochs=mnist_epochs, batch_size=300, eval_batch=200, channel_dim=1),
-            "ECG5000": dict(kind="ecg", epochs=ecg_epochs, batch_size=20, eval_batch=50, channel_dim=-1)}
-display(Markdown(
-    f"**Run:** profile `{profile}`, seeds {seeds}, device {device_name(dev)}.  \n" + "  \n".join(
-        f"**{name}:** {e.note}; autoencoder train {len(e.train):,} / validation {len(e.val):,}, explained "
-        f"{len(e.test):,} examples in batches of {settings[name]['eval_batch']}; at most "
-        f"{settings[name]['epochs']} epochs" for name, e in experiments.items())))
+epochs = {"MNIST": mnist_epochs, "ECG5000": ecg_epochs}
+dev, log = start("Label-Free XAI claim 1: label-free feature importance", "labelfree_features", profile, seeds,
+                 device, {"epochs": epochs, "mnist_test": mnist_test, "ecg_test": ecg_test, "ig_steps": ig_steps,
+                          "gs_samples": gs_samples, "fractions": fractions})
+data = feature_data(mnist_test, ecg_test, dev)
+log.header(data="; ".join(e.note for e in data.values()),
+           **experiments.describe_autoencoders(data, epochs, claim=1))
 
 # %% [markdown]
 # ## Autoencoders
@@ -83,18 +71,8 @@ display(Markdown(
 # validation weights kept. Models are cached by a hash of architecture, data, hyperparameters, seed and code.
 
 # %%
-models, summary = {}, []
-for name, e in experiments.items():
-    s = settings[name]
-    for seed in seeds:
-        model, record, hit = trained_autoencoder(s["kind"], e.train, e.val, seed, s["epochs"], s["batch_size"],
-                                                 progress=progress)
-        models[name, seed] = model
-        summary.append({"data": name, "seed": seed, "cache": "loaded" if hit else "trained",
-                        "epochs run": record["epochs_run"], "best epoch": record["best_epoch"],
-                        "best validation loss": round(record["best_val_loss"], 4),
-                        "training s": round(record["seconds"], 1)})
-display(pd.DataFrame(summary))
+fits, training = experiments.autoencoders(data, seeds, epochs, progress=progress)
+training
 
 # %% [markdown]
 # ## Latent shift against the share of masked features
@@ -102,25 +80,11 @@ display(pd.DataFrame(summary))
 # attribution baseline of IG and GradientShap.
 
 # %%
-baselines = {"MNIST": torch.zeros(1, 1, 28, 28, device=dev),
-             "ECG5000": experiments["ECG5000"].train.mean(0, keepdim=True)}
-curves = []
-for (name, seed), model in models.items():
-    s = settings[name]
-    frame = consistency_curves(model.encoder, experiments[name].test, baselines[name], fractions, s["channel_dim"],
-                               s["eval_batch"], seed, ig_steps, gs_samples)
-    curves.append(frame.assign(data=name, seed=seed))
-curves = pd.concat(curves, ignore_index=True)
-main_methods = ["Integrated Gradients", "GradientShap", "Saliency", "Random"]
-for name in experiments:
-    part = curves[(curves.data == name) & curves.method.isin(main_methods)]
-    fig = metric_curves(part, "shift", "latent shift ‖f(x) − f(x̃)‖²", f"{name}: masking the most important features")
-
-# %%
-per_seed = curves.groupby(["data", "method", "fraction", "seed"])["shift"].mean()   # mean over batches
-table = per_seed.groupby(["data", "method", "fraction"]).mean().unstack("fraction")
-table.columns = [f"{100 * f:g} %" for f in table.columns]
-display(table.round(4))
+curves = experiments.latent_shift_curves(fits, data, fractions, ig_steps, gs_samples)
+fig = figures.metric_curves(curves, "shift", "latent shift ‖f(x) − f(x̃)‖²",
+                            "masking the most important features",
+                            methods=["Integrated Gradients", "GradientShap", "Saliency", "Random"])
+by_fraction(curves, "shift").round(4)
 
 # %% [markdown]
 # ## Ablation: the public code's GradientShap pairing
@@ -130,14 +94,9 @@ display(table.round(4))
 # `additional_forward_args`. Integrated Gradients expands its inputs with `repeat` and is not affected.
 
 # %%
-for name in experiments:
-    part = curves[(curves.data == name) & curves.method.str.startswith("GradientShap")]
-    fig = metric_curves(part, "shift", "latent shift ‖f(x) − f(x̃)‖²", f"{name}: GradientShap pairing")
-small = [f for f in fractions if f <= 0.2]
-ablation = (per_seed.unstack("method")[["GradientShap", "GradientShap (original pairing)"]]
-            .query("fraction in @small").groupby(["data", "fraction"]).mean())
-ablation["correct / original"] = ablation["GradientShap"] / ablation["GradientShap (original pairing)"]
-display(ablation.round(4))
+fig = figures.metric_curves(curves, "shift", "latent shift ‖f(x) − f(x̃)‖²", "GradientShap pairing",
+                            methods=["GradientShap", "GradientShap (original pairing)"])
+pairing_ablation(curves, fractions).round(4)
 
 # %% [markdown]
 # ## Verdict
@@ -147,34 +106,21 @@ display(ablation.round(4))
 # 2. *IG is best* (seed 003): IG's mean shift over M ≤ 20 % divided by the best other method's must be ≥ 1;
 # 3. *steep, then flat*: with 20 % of the features masked, IG must reach at least half of its largest
 #    shift over all M (a linear rise would reach a fifth).
+#
+# The autoencoder's best validation loss and each method's shift at M = 10 % are regression-checked only.
 
 # %%
-log = VerdictLog("Label-Free XAI claim 1: label-free feature importance", "labelfree_features.ipynb", profile,
-                 seeds, device_name(dev), {"settings": {k: {**v} for k, v in settings.items()}, "ig_steps": ig_steps,
-                                           "gs_samples": gs_samples, "fractions": fractions},
-                 data="; ".join(e.note for e in experiments.values()))
-for name in experiments:
-    s = per_seed.loc[name].unstack("method")            # rows (fraction, seed), columns methods
-    methods = ["Integrated Gradients", "GradientShap", "Saliency"]
-    early = s.loc[[0.05, 0.1]]
-    beats = (early[methods].div(early["Random"], axis=0)).groupby("seed").min().min(axis=1)
-    log.add(f"{name}: smallest shift ratio method / random at M = 5, 10 %", beats.tolist(), "> 1",
-            beats.mean() > 1, paper="> 1 (curves)", reproductions={"seed 003": "> 1 (curves)"})
-    low = s.loc[small].groupby("seed").mean()
-    ig_best = low["Integrated Gradients"] / low[["GradientShap", "Saliency"]].max(axis=1)
-    log.add(f"{name}: IG mean shift over M ≤ 20 % / best other method", ig_best.tolist(), "≥ 1",
-            ig_best.mean() >= 1, reproductions={"seed 003": "IG best (curves)"})
-    ig = s["Integrated Gradients"].unstack("fraction")
-    reached = ig[0.2] / ig.max(axis=1)
-    log.add(f"{name}: IG shift at M = 20 % / largest IG shift", reached.tolist(), "≥ 0.5", reached.mean() >= 0.5,
-            paper="steep rise, then flat", reproductions={"seed 003": "steep rise, then flat"})
-    # regression-checked only: the autoencoder's fit and each method's shift at M = 10 %
-    log.track(f"{name}: best validation loss", [r["best validation loss"] for r in summary if r["data"] == name])
-    for method in s.columns:
-        log.track(f"{name}: latent shift of {method} at M = 10 %", s.loc[0.1, method].tolist())
-if records_dir:
-    log.save(records_dir)
-display(log.table())
+checks = feature_checks(curves, training, fractions)
+for name, c in checks.groupby("data", sort=False):
+    log.check(f"{name}: smallest shift ratio method / random at M = 5, 10 %", c["beats random"], above(1),
+              paper="> 1 (curves)", reproductions={"seed 003": "> 1 (curves)"})
+    log.check(f"{name}: IG mean shift over M ≤ 20 % / best other method", c["IG best"], at_least(1),
+              reproductions={"seed 003": "IG best (curves)"})
+    log.check(f"{name}: IG shift at M = 20 % / largest IG shift", c["IG reached"], at_least(0.5),
+              paper="steep rise, then flat", reproductions={"seed 003": "steep rise, then flat"})
+    for quantity, values in c.loc[:, "best validation loss":].items():
+        log.track(f"{name}: {quantity}", values.tolist())
+log.finish(records_dir)
 
 # %% [markdown]
 # The regression check below is what CI compares (nbval): each checked quantity of a smoke run against

@@ -50,20 +50,20 @@ def train_invariant_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tenso
     opt = torch.optim.Adadelta(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=gamma)
     epoch_steps = -(-len(x) // batch_size)
-    order = None
+    batches = None
+    model.train()
 
     def step(i):
-        nonlocal order
-        if i % epoch_steps == 0:
-            order = torch.randperm(len(x), device=x.device, generator=gen)
-        idx = order[i % epoch_steps * batch_size:(i % epoch_steps + 1) * batch_size]
-        loss = F.cross_entropy(model(x[idx]), y[idx])
+        nonlocal batches
+        if i % epoch_steps == 0:  # a new epoch: reshuffle
+            batches = torch.randperm(len(x), device=x.device, generator=gen).split(batch_size)
+        idx = batches[i % epoch_steps]
         opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
         opt.step()
         return {"loss": loss.detach()}
 
-    model.train()
     history = train_loop(step, epochs * epoch_steps, epoch_steps=epoch_steps,
                          on_epoch=lambda epoch, history: sched.step(), desc="invariant classifier", progress=progress)
     model.eval()

@@ -126,7 +126,7 @@ def explainer_report(model: VAE, classifier, x: torch.Tensor, y: torch.Tensor, n
 def report_columns(report: dict, k: int) -> dict:
     """An ``explainer_report`` as one column per quantity: the joint flows, each factor's flow, change rate
     and accuracy when removed, and the leakage measures the verdicts judge (α must flip the decision and carry
-    the flow; no β may)."""
+    the flow; no β may), and which β leaks most by flow and by change rate."""
     names = factor_names(k, len(report["factor_flows"]) - k)
     flows, change, removed = (np.array(report[key]) for key in ("factor_flows", "change_rate", "removed"))
     return {
@@ -137,6 +137,9 @@ def report_columns(report: dict, k: int) -> dict:
         "original": report["original"], "reencoded": report["reencoded"],
         "α sweep: smallest change rate": change[:k].min(), "β sweep: largest change rate": change[k:].max(),
         "largest β flow": flows[k:].max(),
+        # latent indices, for the sweep figures
+        "β with the largest flow": k + int(np.argmax(flows[k:])),
+        "β with the largest change rate": k + int(np.argmax(change[k:])),
         # the ratio in the estimates' own (float32) precision
         "β leak": float(np.float32(flows[k:].max()) / np.float32(flows[:k].min())),
         "α ablation drop": report["reencoded"] - removed[:k].max(),

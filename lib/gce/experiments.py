@@ -11,6 +11,7 @@ import pandas as pd
 
 from lib.core.data import Splits
 from lib.core.train import accuracy, seed_everything, train_classifier
+from lib.report.verdict import format_value
 
 from .evaluation import (OFFSETS, end_of_training, explainer_report, factor_names, latent_sweep, report_columns,
                          sweep_intensity_correlation)
@@ -37,15 +38,18 @@ def run_settings(dataset: str, classifier_epochs: int | None, steps: int, n_alph
             "n_alpha": n_alpha, "n_beta": n_beta, **extra}
 
 
-def describe(data: Splits, settings: dict, dataset: str) -> dict:
-    """The run header's lines on the images and on the training, with the paper's settings alongside."""
+def header_lines(data: Splits, settings: dict, dataset: str) -> dict:
+    """The run header's lines (``log.header``'s details) on the images and on the training, with the paper's
+    settings alongside."""
     s, paper = settings, GCE_SETTINGS[dataset]
-    return {"Images": f"train {len(data.train[0]):,}, validation {len(data.val[0]):,} images of classes "
-                      f"{data.class_names}",
+    return {"Images": f"train {len(data.train[0]):,}, validation {len(data.val[0]):,}, test {len(data.test[0]):,} "
+                      f"images of classes {data.class_names}",
             "GCE": f"K = {s['k']}, L = {s['l']}, λ = {s['lam']}, {s['steps']} steps, batch {s['batch_size']}, "
                    f"lr {s['lr']}, Nα × Nβ = {s['n_alpha']} × {s['n_beta']} (paper: {paper['n_alpha']} × "
                    f"{paper['n_beta']}, {paper['steps']} steps)",
             "Classifier": f"{s['classifier_epochs']} epochs (paper: {paper['classifier_epochs']})"}
+
+
 
 
 def explain(data: Splits, settings: dict, seed: int, n_eval: tuple[int, int], sweep_rows: int, report_seed: int,
@@ -76,7 +80,8 @@ def _collect(runs) -> Experiment:
     for key, (row, curve, pair) in runs:
         rows.append({**key, **row})
         curves.append(curve.assign(**key))
-        models[key[next(iter(key))] if len(key) == 1 else tuple(key.values())] = pair
+        values = tuple(key.values())
+        models[values[0] if len(values) == 1 else values] = pair
     return Experiment(pd.DataFrame(rows), pd.concat(curves, ignore_index=True), models)
 
 
@@ -111,18 +116,28 @@ def classifier_comparison(data: Splits, settings: dict, architectures, lams: dic
     k, names = settings["k"], factor_names(settings["k"], settings["l"])
 
     def run(architecture, seed):
-        row, curves, (explainer, classifier) = explain(data, settings, seed, n_eval, sweep_rows, report_seed=1000 + seed,
-                                                       architecture=architecture, lam=lams[architecture],
-                                                       progress=progress)
+        row, curves, (explainer, classifier) = explain(data, settings, seed, n_eval, sweep_rows,
+                                                       report_seed=1000 + seed, architecture=architecture,
+                                                       lam=lams[architecture], progress=progress)
         rows = data.val[0][:sweep_rows]
         correlation = np.array([sweep_intensity_correlation(latent_sweep(explainer, classifier, rows, i, OFFSETS)[0],
                                                             OFFSETS) for i in range(len(names))])
         row.update({f"intensity correlation {name}": value for name, value in zip(names, correlation)})
-        row.update({"corr(α, intensity)": correlation[0], "largest |corr(β, intensity)|": np.abs(correlation[k:]).max()})
+        row.update({"corr(α, intensity)": correlation[0],
+                    "largest |corr(β, intensity)|": np.abs(correlation[k:]).max()})
         return row, curves, (explainer, classifier)
 
     return _collect(({"architecture": architecture, "seed": seed}, run(architecture, seed))
                     for architecture in architectures for seed in seeds)
+
+
+def mean_sd(table: pd.DataFrame, by: str, columns) -> pd.DataFrame:
+    """"mean ± sd" over the runs of each value of ``by`` (rows) for each of ``columns``; the mean alone where
+    there is one run."""
+    groups = table.groupby(by, sort=False)[list(columns)]
+    means, sds = groups.mean(), groups.std()
+    return pd.DataFrame({c: [format_value(m, None if np.isnan(sd) else sd) for m, sd in zip(means[c], sds[c])]
+                         for c in columns}, index=means.index)
 
 
 def _seconds_per_step(run, warmup: int, steps: int) -> tuple[float, float]:

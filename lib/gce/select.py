@@ -34,37 +34,6 @@ from lib.report import Criterion, at_most
 
 from .method import fit_explainer, information_flow, vae_terms
 
-# Algorithm 1 tuning curves of the paper (Fig. 11 for MNIST 3/8, Fig. 16 for FMNIST 0/3/4), from the
-# original code's stored results as listed in ../shared/reference/gce.md. ``chosen`` is the paper's
-# (K, L, λ). The K + L at which the λ and C curves were taken is not stated there; the chosen one is
-# assumed when the λ curve is compared with step 1.
-PAPER_CURVES = {
-    "mnist_3_8": {
-        "total_dims": list(range(1, 13)),
-        "D_total": [40.2, 36.3, 33.2, 31.8, 30.0, 28.8, 28.1, 27.5, 27.5, 27.3, 27.2, 27.1],
-        "k_values": [1, 2, 3], "C_k": [0.675, 0.675, 0.675],
-        "lams": [0.001, 0.005, 0.01, 0.05], "D_lam": [32.6, 29.1, 28.5, 27.8], "C_lam": [0.684, 0.683, 0.681, 0.675],
-        "chosen": (1, 7, 0.05),
-    },
-    "fmnist_0_3_4": {
-        "total_dims": list(range(1, 8)),
-        "D_total": [31.3, 25.3, 23.5, 22.4, 22.2, 22.5, 22.4],
-        "k_values": [1, 2, 3], "C_k": [1.019, 1.014, 1.029],
-        "lams": [0.01, 0.05, 0.1, 1.0], "D_lam": [26.1, 23.9, 23.4, 22.2], "C_lam": [1.060, 1.014, 0.973, 0.029],
-        "chosen": (2, 4, 0.05),
-    },
-}
-
-# Seed 000 (ξ = 0.05, λ₀ = 1e-3, κ = 10^0.5) on MNIST 3/8; seed 001 on FMNIST 0/3/4 at a 6% and a 5%
-# approach threshold (its 3000-step runs).
-REPRODUCTION_CHOICES = {
-    "mnist_3_8": {"seed 000": (1, 9, 0.001)},
-    "fmnist_0_3_4": {"seed 001 (6%)": (2, 4, 0.04), "seed 001 (5%)": (2, 5, 0.07)},
-}
-# Seed 001's two approach thresholds gave two different selections.
-REPRODUCTION_DISTINCT = {"fmnist_0_3_4": {"seed 001": 2}}
-
-
 def lambda_grid(lam0: float, kappa: float, n: int) -> list[float]:
     """λ₀, λ₀κ, …, λ₀κ^(n−1), rounded to 4 significant digits (so κ = 3.1623 and √10 give one grid)."""
     if lam0 <= 0 or kappa <= 1 or n < 1:
@@ -289,6 +258,14 @@ def paper_trends(curves: dict | None) -> dict:
     return {name: round(value, 3) for name, value in trends.items()}
 
 
+def rank_values(rho: float, points: str) -> dict:
+    """A rank correlation as a verdict records it (``values`` and ``note`` of ``VerdictLog.check``): an
+    undefined one (nan: fewer than 3 ``points``) as 0, which no criterion of a falling trend accepts."""
+    if math.isfinite(rho):
+        return {"values": rho, "note": ""}
+    return {"values": 0.0, "note": f"undefined (fewer than 3 {points}), recorded as 0"}
+
+
 def unmet(reason: str) -> Criterion:
     """A criterion that no value meets: the verdict of a check whose comparison cannot be made (``reason``)."""
     return at_most(-math.inf, reason)
@@ -320,8 +297,9 @@ class TuningRun:
             s = self.reselect(xi)
             row = {"ξ": xi, "step 1 K + L": s.step1_total, "K": s.k, "L": s.l, "λ": s.lam, "flags": s.flags()}
             if paper_curves:
-                row.update({f"paper curves: {key}": value for key, value in
-                            paper_curve_selection(paper_curves, xi, self.window).items() if not key.startswith("paper")})
+                ours_on_paper = paper_curve_selection(paper_curves, xi, self.window)
+                row.update({f"paper curves: {key}": value for key, value in ours_on_paper.items()
+                            if not key.startswith("paper")})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -331,8 +309,8 @@ class TuningRun:
         rows = []
         for x in xi_values:
             s = self.reselect(self.xi, xi_approach=x)
-            rows.append({"approach threshold": x, **{f"λ at K = {t['k']}": f"{t['lam']:g}" + ("" if t["approached"] else "*")
-                                                      for t in s.step2}, "selected (K, L, λ)": str(s.choice)})
+            chosen = {f"λ at K = {t['k']}": f"{t['lam']:g}" + ("" if t["approached"] else "*") for t in s.step2}
+            rows.append({"approach threshold": x, **chosen, "selected (K, L, λ)": str(s.choice)})
         return pd.DataFrame(rows)
 
     def choices(self, paper_choice, reproductions: dict) -> pd.DataFrame:
@@ -407,17 +385,17 @@ class GCEScorer:
 
     def __call__(self, k: int, l: int, lam: float) -> tuple[float, float]:
         causal = k > 0
-        model, history, cached = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0,
-                                               causal=causal, **self.train_args)
+        fit = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0, causal=causal,
+                            **self.train_args)
         c = math.nan
         if causal:
             gen = torch.Generator(device=self.x_train.device).manual_seed(3000 + self.seed)
             with torch.no_grad():
-                c = information_flow(model.decoder, self.classifier, k, l, self.eval_n_alpha, self.eval_n_beta,
+                c = information_flow(fit.model.decoder, self.classifier, k, l, self.eval_n_alpha, self.eval_n_beta,
                                      generator=gen).item()
-        d = data_term(model, self.x_eval, seed=4000 + self.seed)
+        d = data_term(fit.model, self.x_eval, seed=4000 + self.seed)
         self.runs.append({"K": k, "L": l, "λ": lam if causal else 0.0, "C": c, "D": d,
-                          "train s": history["seconds"], "cached": cached})
+                          "train s": fit.history["seconds"], "cached": fit.cached})
         return c, d
 
     def table(self) -> pd.DataFrame:

@@ -1,9 +1,24 @@
 """Label-free explainability (Crabbé & van der Schaar, 2022): feature and example importance for encoders
-without labels, disentangled VAEs and pretext tasks. Each submodule re-exports its public names here."""
-from .examples import (dknn, influence_functions, per_example_gradients, representations, similarity_rate,
-                       simplex, tracin)
-from .features import feature_importance, latent_shift
-from .dsprites import render as render_dsprites, sample_splits as dsprites_splits
-from .vae import (fit_vae, gradient_shap, kl_decomposition, label_free_gradient_shap, mnist_32, offdiagonal_pcc,
-                  total_variation, unit_kl, unit_saliency)
-from .pretext import TASKS as PRETEXT_TASKS, dknn_scores, pair_values, pcc_matrix, pretext_encoder, saliency
+without labels (claims 1 and 2), disentangled VAEs (claim 3) and pretext tasks (claim 4).
+
+Modules: ``models`` (the networks), ``training`` (objectives and trainers), ``features`` and ``examples``
+(the method: label-free feature and example importance), ``evaluation`` (latent shift, similarity rate,
+saliency correlations and the verdict quantities), ``data`` (the experiments' splits), ``dsprites`` (the
+generated data set), ``experiments`` (seed and variant loops returning tidy DataFrames), ``figures`` and
+``reference`` (the paper's settings and published numbers). Their public names are re-exported here.
+"""
+from . import dsprites, figures, reference
+from .data import (AutoencoderData, disentangle_data, example_data, feature_data, mnist_32, pretext_data,
+                   subtrain_indices)
+from .evaluation import (by_fraction, example_checks, feature_checks, latent_shift, offdiagonal_pcc, pair_values,
+                         pairing_ablation, pairs_of, pcc_fall, pcc_matrix, pretext_checks, similarity_rate,
+                         table4_comparison, table4_contrasts, unit_kl)
+from .examples import (dknn, dknn_scores, example_importance, influence_functions, per_example_gradients,
+                       representations, simplex, tracin)
+from .experiments import (AUTOENCODERS, autoencoders, beta_sweep, consistency_curves, describe_autoencoders,
+                          describe_sweep, latent_shift_curves, masking_baseline, pretext_correlations, similarity_rates,
+                          sweep_config)
+from .features import abs_gradient_shap, feature_importance, gradient_shap, label_free_gradient_shap, unit_saliency
+from .models import Autoencoder, DisentangledVAE, PretextClassifier, ecg_autoencoder, mnist_autoencoder
+from .training import (KINDS, TASKS, fit_autoencoder, fit_disentangled_vae, fit_pretext_encoder, kl_decomposition,
+                       total_variation, train_autoencoder, train_disentangled_vae, train_pretext_classifier)

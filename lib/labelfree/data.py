@@ -17,7 +17,7 @@ from . import dsprites
 
 
 @dataclass
-class Experiment:
+class AutoencoderData:
     """Autoencoder training/validation inputs, evaluation inputs with labels, and a note on the data."""
     train: torch.Tensor
     val: torch.Tensor
@@ -34,7 +34,7 @@ def _per_class(labels: torch.Tensor, per_class: int) -> torch.Tensor:
     return torch.stack(picks, 1).flatten() if len({len(p) for p in picks}) == 1 else torch.cat(picks)
 
 
-def mnist_experiment(per_class: int | None = None, n_test: int | None = None, device="cpu") -> Experiment:
+def mnist_experiment(per_class: int | None = None, n_test: int | None = None, device="cpu") -> AutoencoderData:
     """The offline MNIST prefix: autoencoder on the first 5/6 (train) and last 1/6 (validation) of the
     10,000 training images. Claim 1 (``n_test``): the first test images. Claim 2 (``per_class``): that
     many training images per class (ranked) and test images per class."""
@@ -42,10 +42,10 @@ def mnist_experiment(per_class: int | None = None, n_test: int | None = None, de
     (train_x, train_y), (test_x, test_y) = data.train, data.test
     if per_class is None:
         n = len(test_x) if n_test is None else n_test
-        return Experiment(train_x, data.val[0], test_x[:n], test_y[:n], data.note)
+        return AutoencoderData(train_x, data.val[0], test_x[:n], test_y[:n], data.note)
     ranked, tested = _per_class(train_y, per_class), _per_class(test_y, per_class)
-    return Experiment(train_x, data.val[0], test_x[tested], test_y[tested], data.note, train_x[ranked],
-                      train_y[ranked])
+    return AutoencoderData(train_x, data.val[0], test_x[tested], test_y[tested], data.note, train_x[ranked],
+                           train_y[ranked])
 
 
 def _ecg(device):
@@ -57,15 +57,15 @@ def _ecg(device):
 ECG_NOTE = "ECG5000: the 500-row UCR training split only (the 4,500-row test split is not available offline)"
 
 
-def ecg_feature_experiment(device="cpu") -> Experiment:
+def ecg_feature_experiment(device="cpu") -> AutoencoderData:
     """Claim 1: autoencoder on normal beats (80 % train, 20 % validation), evaluated on abnormal beats."""
     x, abnormal = _ecg(device)
     normal = x[abnormal == 0]
     cut = int(0.8 * len(normal))
-    return Experiment(normal[:cut], normal[cut:], x[abnormal == 1], abnormal[abnormal == 1], ECG_NOTE)
+    return AutoencoderData(normal[:cut], normal[cut:], x[abnormal == 1], abnormal[abnormal == 1], ECG_NOTE)
 
 
-def ecg_example_experiment(n_test_per_class: int = 50, per_class: int = 100, device="cpu") -> Experiment:
+def ecg_example_experiment(n_test_per_class: int = 50, per_class: int = 100, device="cpu") -> AutoencoderData:
     """Claim 2: ``n_test_per_class`` normal and abnormal beats held out; the rest trains the autoencoder
     (80/20 train/validation); up to ``per_class`` beats per class of its training split are ranked."""
     x, labels = _ecg(device)
@@ -75,11 +75,11 @@ def ecg_example_experiment(n_test_per_class: int = 50, per_class: int = 100, dev
     x_rest, y_rest = x[rest], labels[rest]
     cut = int(0.8 * len(x_rest))
     ranked = _per_class(y_rest[:cut], per_class)
-    return Experiment(x_rest[:cut], x_rest[cut:], x[test], labels[test], ECG_NOTE, x_rest[:cut][ranked],
-                      y_rest[:cut][ranked])
+    return AutoencoderData(x_rest[:cut], x_rest[cut:], x[test], labels[test], ECG_NOTE, x_rest[:cut][ranked],
+                           y_rest[:cut][ranked])
 
 
-def feature_data(mnist_test: int, ecg_test: int | None = None, device="cpu") -> dict[str, Experiment]:
+def feature_data(mnist_test: int, ecg_test: int | None = None, device="cpu") -> dict[str, AutoencoderData]:
     """Claim 1's data sets by name: the first ``mnist_test`` MNIST test images and the first ``ecg_test``
     abnormal beats (None: all) are explained."""
     data = {"MNIST": mnist_experiment(n_test=mnist_test, device=device), "ECG5000": ecg_feature_experiment(device)}
@@ -89,7 +89,8 @@ def feature_data(mnist_test: int, ecg_test: int | None = None, device="cpu") -> 
     return data
 
 
-def example_data(mnist_per_class: int, ecg_per_class: int, ecg_test_per_class: int, device="cpu") -> dict[str, Experiment]:
+def example_data(mnist_per_class: int, ecg_per_class: int, ecg_test_per_class: int,
+                 device="cpu") -> dict[str, AutoencoderData]:
     """Claim 2's data sets by name (see ``mnist_experiment`` and ``ecg_example_experiment``)."""
     return {"MNIST": mnist_experiment(per_class=mnist_per_class, device=device),
             "ECG5000": ecg_example_experiment(ecg_test_per_class, ecg_per_class, device)}
@@ -100,18 +101,19 @@ def mnist_32(images: torch.Tensor) -> torch.Tensor:
     return F.interpolate(images, size=32, mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
 
 
-def disentangle_data(datasets, mnist_train: int, mnist_test: int, dsprites_train: int, dsprites_test: int,
-                     device="cpu") -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """Claim 3's (training, test) images by data set: the first MNIST training and test images at 32 px,
-    and a seeded random split of the generated dSprites (uint8 in {0, 1})."""
+def disentangle_data(config: dict, device="cpu") -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Claim 3's (training, test) images per data set of ``config`` ({"mnist" | "dsprites": {"train": size,
+    "test": size, ...}}): the first MNIST training and test images at 32 px, and a seeded random split of the
+    generated dSprites (uint8 in {0, 1})."""
     data = {}
-    if "mnist" in datasets:
-        to32 = lambda x: mnist_32(x.unsqueeze(1).float().div(255))  # noqa: E731
-        data["mnist"] = tuple(to32(load_split("mnist", split)[0][:n]).to(device)
-                              for split, n in (("train", mnist_train), ("test", mnist_test)))
-    if "dsprites" in datasets:
-        (train, _), (test, _) = dsprites.sample_splits(dsprites_train, dsprites_test, seed=0)
-        data["dsprites"] = (train.to(device), test.to(device))
+    for name, c in config.items():
+        if name == "mnist":
+            to32 = lambda x: mnist_32(x.unsqueeze(1).float().div(255))  # noqa: E731
+            data[name] = tuple(to32(load_split("mnist", split)[0][:n]).to(device)
+                               for split, n in (("train", c["train"]), ("test", c["test"])))
+        else:
+            (train, _), (test, _) = dsprites.sample_splits(c["train"], c["test"], seed=0)
+            data[name] = (train.to(device), test.to(device))
     return data
 
 

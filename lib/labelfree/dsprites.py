@@ -41,7 +41,7 @@ def _inside(shape: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.select([shape == 0, shape == 1], [square, ellipse], heart)
 
 
-def render(indices, chunk: int = 2048) -> torch.Tensor:
+def render_images(indices, chunk: int = 2048) -> torch.Tensor:
     """Images (B, 1, 64, 64) uint8 in {0, 1} of the flat indices, rendered in vectorised chunks."""
     f = factors(np.atleast_1d(indices))
     centre = np.arange(SIZE) + 0.5  # pixel centres
@@ -73,4 +73,4 @@ def sample_splits(n_train: int, n_test: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     chosen = rng.choice(N_IMAGES, size=n_train + n_test, replace=False)
     train, test = chosen[:n_train], chosen[n_train:]
-    return (render(train), torch.from_numpy(train)), (render(test), torch.from_numpy(test))
+    return (render_images(train), torch.from_numpy(train)), (render_images(test), torch.from_numpy(test))

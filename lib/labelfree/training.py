@@ -173,7 +173,8 @@ def train_pretext_classifier(model: PretextClassifier, train, val, epochs: int, 
 
     def validate():
         logits = model(val_x)
-        return F.cross_entropy(logits, val_y).item(), {"val_accuracy": (logits.argmax(-1) == val_y).float().mean().item()}
+        accuracy = (logits.argmax(-1) == val_y).float().mean().item()
+        return F.cross_entropy(logits, val_y).item(), {"val_accuracy": accuracy}
 
     return train_early_stopped(model, step, len(x), batch_size, epochs, patience, validate, desc="classifier",
                                progress=progress)

@@ -2,4 +2,4 @@
 data), the regression check CI runs, the scorecard, the runner that executes notebooks with parameter
 profiles, cluster submission and the figure style. Imports no paper package."""
 from .notebook import start
-from .verdict import Criterion, VerdictLog, at_least, at_most, between
+from .verdict import Criterion, VerdictLog, above, at_least, at_most, below, between

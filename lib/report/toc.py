@@ -56,7 +56,7 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render() -> str:
+def toc_text() -> str:
     lines = ["# Table of contents of the report (Jupyter Book 1.x), written by `python -m lib.report.toc`",
              "# from profiles/*.yaml and book/executed/: edit those, not this file.",
              "format: jb-book", "root: book/index", "parts:"]
@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if _toc.yml is not current; write nothing")
     args = parser.parse_args(argv)
-    text = render()
+    text = toc_text()
     if args.check:
         current = TOC.is_file() and TOC.read_text() == text
         print("_toc.yml is current" if current else "_toc.yml is stale: run `python -m lib.report.toc`")

@@ -82,7 +82,7 @@ def format_value(mean: float | None, sd: float | None = None, digits: int = 3) -
     return f"{mean:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
 
 
-OPS = {">=": "≥", "<=": "≤", "between": "in"}
+OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "between": "in"}
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,12 @@ class Criterion:
         mean = summarise(values)[0]
         if self.op == ">=":
             return mean >= self.threshold
+        if self.op == ">":
+            return mean > self.threshold
         if self.op == "<=":
             return mean <= self.threshold
+        if self.op == "<":
+            return mean < self.threshold
         low, high = self.threshold
         return low <= mean <= high
 
@@ -130,6 +134,14 @@ def at_least(threshold: float, label: str = "") -> Criterion:
 
 def at_most(threshold: float, label: str = "") -> Criterion:
     return Criterion("<=", float(threshold), label)
+
+
+def above(threshold: float, label: str = "") -> Criterion:
+    return Criterion(">", float(threshold), label)
+
+
+def below(threshold: float, label: str = "") -> Criterion:
+    return Criterion("<", float(threshold), label)
 
 
 def between(low: float, high: float, label: str = "") -> Criterion:
@@ -167,6 +179,10 @@ class VerdictLog:
         if records_dir:
             self.save(records_dir)
         display(self.table())
+
+    def update_settings(self, **values) -> None:
+        """Add settings known only during the run (a measured accuracy a later step depends on) to the records."""
+        self.context["settings"] = {**self.context["settings"], **values}
 
     def check(self, metric: str, values, criterion: Criterion, paper=None, reproductions: dict | None = None,
               note: str = "", check: str = "value", resolution: float = 0.0) -> dict:

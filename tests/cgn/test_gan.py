@@ -1,22 +1,10 @@
 """The conditional GAN baseline: shapes, label conditioning, seeded data, cache and checkpoint resume."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 
-from lib.core.cache import CorruptCacheWarning
 from lib.cgn import gan
-
-
-@pytest.fixture
-def tiny_variant(monkeypatch):
-    """A stand-in for the MNIST variants: 40 random images, labels 0..9."""
-    gen = torch.Generator().manual_seed(0)
-    data = (torch.rand(40, 3, 32, 32, generator=gen), torch.arange(40) % 10)
-    monkeypatch.setattr(gan, "counterfactual_mnist", lambda variant, split: data)
-    return data
 
 
 def test_generator_shapes_range_and_conditioning():
@@ -35,13 +23,11 @@ def test_generator_shapes_range_and_conditioning():
     assert torch.allclose(generator(z, torch.zeros(10, dtype=torch.long)), generator(z, torch.arange(10)))
 
 
-def test_discriminator_sees_the_label():
+def test_critic_reads_images_in_the_unit_range():
     torch.manual_seed(0)
-    disc = gan.LinearDiscriminator().eval()
-    images = torch.rand(4, 3, 32, 32)
-    scores = disc(images, torch.tensor([0, 1, 2, 3]))
-    assert scores.shape == (4,)
-    assert not torch.allclose(scores, disc(images, torch.tensor([4, 5, 6, 7])))
+    pair = gan.GANPair().eval()
+    images, labels = torch.rand(4, 3, 32, 32), torch.arange(4)
+    assert torch.equal(pair.critic(images, labels), pair.discriminator(2 * images - 1, labels))
 
 
 def test_gan_dataset_is_seeded_and_balanced_enough():
@@ -55,67 +41,52 @@ def test_gan_dataset_is_seeded_and_balanced_enough():
     assert not generator.training
 
 
-def test_training_is_cached(tiny_variant, isolated_cache):
-    first, meta = gan.train_gan("colored", steps=3, seed=0, device="cpu", progress=False)
-    again, meta_again = gan.train_gan("colored", steps=3, seed=0, device="cpu", progress=False)
-    assert not meta["cache_hit"] and meta_again["cache_hit"] and len(meta["d_loss"]) == 3
-    for a, b in zip(first.state_dict().values(), again.state_dict().values()):
+def test_training_is_cached(tiny_variant):
+    first = gan.fit_gan(*tiny_variant, steps=3, seed=0, progress=False)
+    again = gan.fit_gan(*tiny_variant, steps=3, seed=0, progress=False)
+    assert not first.cached and again.cached and len(first.history["d_loss"]) == 3
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
 
 
-def _parameters(generator):
+def parameters(generator):
     return torch.cat([p.detach().flatten() for p in generator.parameters()])
 
 
-def _train_straight_then_interrupt(tmp_path, monkeypatch):
-    """A 6-step run straight through (cache ``straight``), then one interrupted at step 5 after the
-    checkpoint at step 4 (cache ``interrupted``, left as ``$REPRO_CACHE``); returns the straight generator."""
+@pytest.fixture
+def interrupted(tiny_variant, tmp_path, monkeypatch, count_calls):
+    """A 6-step GAN trained straight through (cache ``straight``), then one interrupted at step 5 after the
+    checkpoint at step 4 (cache ``interrupted``, left as ``$REPRO_CACHE``); returns the straight generator
+    and the step counter, reset and counting on."""
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "straight"))
-    straight, _ = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
-
+    straight = gan.fit_gan(*tiny_variant, steps=6, seed=1, progress=False, checkpoint_every=2).model
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "interrupted"))
-    real_step, calls = gan.gan_step, []
-
-    def failing_step(*args):
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real_step(*args)
-
-    monkeypatch.setattr(gan, "gan_step", failing_step)
+    calls = count_calls(gan, "gan_step", fail_at=5)
     with pytest.raises(KeyboardInterrupt):
-        gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
-    monkeypatch.setattr(gan, "gan_step", real_step)
-    return straight
+        gan.fit_gan(*tiny_variant, steps=6, seed=1, progress=False, checkpoint_every=2)
+    calls.update(n=0, fail_at=None)
+    return straight, calls
 
 
-def test_interrupted_training_resumes_to_the_same_parameters(tiny_variant, tmp_path, monkeypatch):
-    straight = _train_straight_then_interrupt(tmp_path, monkeypatch)
-    resumed, meta = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False, checkpoint_every=2)
-    assert meta["resumed_from"] == 4 and len(meta["d_loss"]) == 6
-    assert torch.equal(_parameters(straight), _parameters(resumed))
+@pytest.mark.slow
+def test_interrupted_training_resumes_to_the_same_parameters(interrupted, tiny_variant, tmp_path, monkeypatch):
+    straight, calls = interrupted
+    resumed = gan.fit_gan(*tiny_variant, steps=6, seed=1, progress=False, checkpoint_every=2)
+    assert calls["n"] == 2 and len(resumed.history["d_loss"]) == 6  # resumed from step 4
+    assert torch.equal(parameters(straight), parameters(resumed.model))
 
     # A longer run continues the shorter one's checkpoint and matches a run of that length from scratch.
-    longer, meta = gan.train_gan("colored", steps=8, seed=1, device="cpu", progress=False, checkpoint_every=2)
+    longer = gan.fit_gan(*tiny_variant, steps=8, seed=1, progress=False, checkpoint_every=2)
+    assert calls["n"] == 4  # resumed from step 6
     monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "fresh"))
-    fresh, _ = gan.train_gan("colored", steps=8, seed=1, device="cpu", progress=False, checkpoint_every=2)
-    assert meta["resumed_from"] == 6
-    assert torch.equal(_parameters(longer), _parameters(fresh))
+    fresh = gan.fit_gan(*tiny_variant, steps=8, seed=1, progress=False, checkpoint_every=2)
+    assert torch.equal(parameters(longer.model), parameters(fresh.model))
 
 
-@pytest.mark.parametrize("planted", [False, True])
-def test_corrupt_checkpoint_is_moved_aside_and_training_restarts(tiny_variant, tmp_path, monkeypatch, plant_code,
-                                                                  planted):
-    straight = _train_straight_then_interrupt(tmp_path, monkeypatch)
+def test_corrupt_checkpoint_is_moved_aside_and_training_restarts(interrupted, tiny_variant, tmp_path, corrupted):
+    straight, calls = interrupted
     checkpoint, = (tmp_path / "interrupted" / "checkpoints").glob("*.ckpt")
-    if planted:
-        marker = plant_code(checkpoint)
-    else:
-        checkpoint.write_bytes(checkpoint.read_bytes()[:300])  # truncated
-    with pytest.warns(CorruptCacheWarning, match=re.escape(str(checkpoint))):
-        restarted, meta = gan.train_gan("colored", steps=6, seed=1, device="cpu", progress=False,
-                                        checkpoint_every=2)
-    assert not (planted and marker.exists())  # the planted code never ran
-    assert meta["resumed_from"] == 0 and not meta["cache_hit"]
-    assert torch.equal(_parameters(straight), _parameters(restarted))
-    assert len(list(checkpoint.parent.glob(f"{checkpoint.name}.corrupt-*"))) == 1
+    restarted = corrupted(checkpoint, lambda: gan.fit_gan(*tiny_variant, steps=6, seed=1, progress=False,
+                                                          checkpoint_every=2))
+    assert calls["n"] == 6 and not restarted.cached  # all six steps, from scratch
+    assert torch.equal(parameters(straight), parameters(restarted.model))

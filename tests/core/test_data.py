@@ -173,6 +173,15 @@ def ecg_row(value: str = "0.5", label: str = "1") -> str:
     return ",".join([value] * 140 + [label])
 
 
+def test_ecg5000_reads_beats_as_series_with_their_classes(tmp_path):
+    write_ecg(tmp_path, [ecg_row("0.5", "1"), ecg_row("-1", "3")])
+    x, y = load_ecg5000(tmp_path)
+    assert x.shape == (2, 140, 1) and x.dtype == torch.float32 and y.tolist() == [1, 3]
+    assert x[1, 7, 0] == -1.0
+    with pytest.raises(DatasetError, match="ECG5000_TRAIN.csv"):
+        load_ecg5000(tmp_path / "missing")
+
+
 def test_ecg5000_appends_the_test_file(tmp_path):
     write_ecg(tmp_path, [ecg_row("0.5", "1"), ecg_row("-1", "5")])
     write_ecg(tmp_path, [ecg_row("2", "3")], "ECG5000_TEST.csv")

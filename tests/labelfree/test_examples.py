@@ -12,9 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, hessian
 
-from lib.labelfree import dknn, influence_functions, per_example_gradients, similarity_rate, simplex, tracin
-from lib.labelfree.examples import influence_scores
-from test_labelfree_features import float64  # noqa: F401  (autouse fixture: exact checks in double precision)
+from lib.labelfree.examples import (dknn, dknn_scores, example_importance, influence_functions, influence_scores,
+                                    per_example_gradients, simplex, tracin)
+
+pytestmark = pytest.mark.usefixtures("float64")  # exact comparisons in double precision
 
 
 class TinyAutoencoder(nn.Module):
@@ -99,6 +100,7 @@ def test_dknn_closed_form():
         dknn(train, torch.zeros(1, 3))
 
 
+@pytest.mark.slow
 def test_simplex_recovers_a_convex_combination():
     train = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
     test = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # training points 1 and 2 exactly
@@ -106,42 +108,6 @@ def test_simplex_recovers_a_convex_combination():
     torch.testing.assert_close(weights.sum(1), torch.ones(2))
     assert (weights @ train - test).norm() < 0.05
     assert weights.argmax(1).tolist() == [1, 2]
-
-
-def test_similarity_rate_by_hand():
-    scores = torch.tensor([[3.0, 2.0, 1.0, 0.0], [0.0, 1.0, 2.0, 3.0]])
-    train_labels = torch.tensor([0, 0, 1, 1])
-    test_labels = torch.tensor([0, 0])
-    # test 0 ranks 0,1,2,3 -> labels 0,0,1,1; test 1 ranks 3,2,1,0 -> 1,1,0,0
-    rates = similarity_rate(scores, train_labels, test_labels, [0.25, 0.5, 1.0])
-    torch.testing.assert_close(rates, torch.tensor([0.5, 0.5, 0.5]), check_dtype=False)
-    rates = similarity_rate(scores[:1], train_labels, test_labels[:1], [0.5, 0.75])
-    torch.testing.assert_close(rates, torch.tensor([1.0, 2 / 3]), check_dtype=False)
-
-
-def test_training_keeps_best_validation_weights_and_persists_checkpoints(isolated_cache):
-    from lib.labelfree.nets import fit_autoencoder, gaussian_noise, trained_autoencoder
-
-    torch.set_default_dtype(torch.float32)
-    gen = torch.Generator().manual_seed(0)
-    train, val = torch.rand(64, 1, 28, 28, generator=gen), torch.rand(32, 1, 28, 28, generator=gen)
-    model, record, hit = trained_autoencoder("mnist", train, val, seed=0, epochs=3, batch_size=16, patience=5,
-                                             checkpoint_every=2, progress=False)
-    assert not hit and record["checkpoint_epochs"] == [1, 3] and len(record["checkpoints"]) == 2
-    assert record["best_val_loss"] == min(record["val_loss"])
-    # The restored weights give the best validation loss again (same fixed validation noise).
-    with torch.no_grad():
-        noisy = gaussian_noise(0.3)(val, torch.Generator().manual_seed(0 + 1))
-        assert F.mse_loss(model(noisy), val).item() == pytest.approx(record["best_val_loss"], rel=1e-5)
-    # A reloaded model comes with its checkpoints, so TracIn gives the same, non-zero scores.
-    again, record2, hit2 = trained_autoencoder("mnist", train, val, seed=0, epochs=3, batch_size=16, patience=5,
-                                               checkpoint_every=2, progress=False)
-    assert hit2
-    first = tracin(model, record["checkpoints"], train[:4], val[:3])
-    torch.testing.assert_close(tracin(again, record2["checkpoints"], train[:4], val[:3]), first)
-    assert first.abs().max() > 0
-    with pytest.raises(ValueError):
-        fit_autoencoder(model, train, val, epochs=0)
 
 
 def test_influence_scores_for_several_dampings_match_single_solves():
@@ -152,3 +118,28 @@ def test_influence_scores_for_several_dampings_match_single_solves():
         dense = factors.T @ factors / 5 + lam * torch.eye(7)
         torch.testing.assert_close(got, g_test @ torch.linalg.solve(dense, g_train.T))
         torch.testing.assert_close(influence_scores(g_test, g_train, factors, 5, lam), got)
+
+
+def test_dknn_scale_reproduces_raw_pixels():
+    torch.manual_seed(0)
+    enc = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    test, sub = torch.rand(3, 1, 4, 4), torch.rand(5, 1, 4, 4)
+    scores = dknn_scores(enc, test, sub)
+    raw = dknn_scores(enc, test, sub, scale=255.0)
+    h_test, h_sub = enc(test * 255), enc(sub * 255)
+    assert torch.allclose(raw, 1 / torch.cdist(h_test, h_sub).square(), rtol=1e-4)
+    assert not torch.allclose(raw, scores)
+
+
+def test_example_importance_scores_every_method_and_damping():
+    model = TinyAutoencoder(linear=True)
+    train, test = torch.randn(9, 6), torch.randn(4, 6)
+    checkpoint = {k: v.clone() for k, v in model.state_dict().items()}
+    scores, seconds = example_importance(model, [checkpoint], train, test, damping=0.5, extra_dampings=[0.05],
+                                         simplex_epochs=5)
+    assert list(scores) == ["Influence Functions", "Influence Functions (λ = 0.05)", "TracIn", "DKNN", "SimplEx"]
+    assert set(seconds) == set(scores) - {"Influence Functions (λ = 0.05)"}
+    assert all(s.shape == (4, 9) for s in scores.values())
+    torch.testing.assert_close(scores["Influence Functions (λ = 0.05)"],
+                               influence_functions(model, train, test, damping=0.05))
+    torch.testing.assert_close(scores["TracIn"], tracin(model, [checkpoint], train, test))

@@ -1,4 +1,4 @@
-"""Label-free feature importance against closed forms, and the latent-shift metric.
+"""Label-free feature importance against closed forms, and the random draws of GradientShap.
 
 For a linear encoder f(x) = W x the explained function is g_x(x̃) = ⟨W x, W x̃⟩ with f(x) held fixed,
 so its gradient in x̃ is Wᵀ W x everywhere. Hence, exactly: Saliency = |Wᵀ W x|; Integrated Gradients
@@ -15,18 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from lib.labelfree import feature_importance, latent_shift
-from lib.labelfree.features import consistency_curves
-
-
-
-@pytest.fixture(autouse=True)
-def float64():
-    """Exact comparisons in double precision; the global default is restored afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+from lib.labelfree.features import (abs_gradient_shap, feature_importance, gradient_shap, label_free_gradient_shap,
+                                    unit_saliency)
 
 
 def linear_encoder(in_shape=(1, 4, 5), latent=3, seed=0):
@@ -42,7 +32,8 @@ def closed_form_gradient(weight, x):
 
 
 @pytest.fixture
-def setup():
+def setup(float64):
+    """A linear encoder, inputs and the closed-form gradient, in double precision for exact comparisons."""
     encoder, weight = linear_encoder()
     x = torch.randn(6, 1, 4, 5)
     return encoder, weight, x, closed_form_gradient(weight, x)
@@ -88,44 +79,7 @@ def test_errors(setup):
         feature_importance(lambda t: t.sum(), x, "saliency")
 
 
-def test_latent_shift_masks_top_features_to_baseline():
-    # f(x) = sum of the first two features: masking (to 0) the top-k by |score| removes known amounts.
-    encoder = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False))
-    encoder[1].weight.data = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
-    x = torch.tensor([[[1.0], [2.0], [3.0], [4.0]]])            # (N=1, 4 steps, 1 channel)
-    scores = torch.tensor([[[0.0], [5.0], [1.0], [0.5]]])       # ranking: step 1, then 2, then 3
-    shifts = latent_shift(encoder, x, scores, [0.25, 0.5, 1.0], torch.zeros(1, 4, 1), channel_dim=-1)
-    # masking step 1 removes 2 -> shift 4; steps 1,2: still 4; all: remove 1 + 2 -> 9
-    torch.testing.assert_close(shifts, torch.tensor([[4.0], [4.0], [9.0]]))
-    with pytest.raises(ValueError, match="shape"):
-        latent_shift(encoder, x, scores[:, :2], [0.5], torch.zeros(1, 4, 1), channel_dim=-1)
-
-
-def test_ecg5000_loader(tmp_path):
-    from lib.core.data import DatasetError, load_ecg5000
-
-    folder = tmp_path / "ECG5000"
-    folder.mkdir()
-    rows = [[0.5] * 140 + [1], [-1.0] * 140 + [3]]
-    (folder / "ECG5000_TRAIN.csv").write_text("\n".join(",".join(map(str, r)) for r in rows))
-    x, y = load_ecg5000(tmp_path)
-    assert x.shape == (2, 140, 1) and x.dtype == torch.float32 and y.tolist() == [1, 3]
-    assert x[1, 7, 0] == -1.0
-    with pytest.raises(DatasetError, match="ECG5000_TRAIN.csv"):
-        load_ecg5000(tmp_path / "missing")
-
-
 # ----------------------------------------------------------------------------- random draws follow the seed
-
-def scramble_global_rngs(state: int):
-    """Leave Python's, NumPy's and torch's global generators in a state set by ``state``, as whatever ran
-    before an attribution (training, a cache load) would."""
-    random.seed(state)
-    np.random.seed(state)
-    torch.manual_seed(state)
-    np.random.uniform(size=state + 1)
-    torch.rand(state + 1)
-
 
 def global_rng_states():
     return random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state()
@@ -135,16 +89,8 @@ def assert_same_states(a, b):
     assert a[0] == b[0] and np.array_equal(a[1], b[1]) and torch.equal(a[2], b[2])
 
 
-@pytest.fixture
-def nonlinear():
-    """A non-linear encoder, several baselines and input noise: GradientShap's path points (NumPy), baseline
-    choice (NumPy) and noise (torch) all change its result."""
-    torch.manual_seed(0)
-    encoder = nn.Sequential(nn.Flatten(), nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 3))
-    return encoder, torch.randn(6, 1, 4, 5), torch.randn(6, 1, 4, 5)
-
-
-def test_gradient_shap_follows_its_seed_whatever_ran_before(nonlinear):
+@pytest.mark.usefixtures("float64")
+def test_gradient_shap_follows_its_seed_whatever_ran_before(nonlinear, scramble_global_rngs):
     encoder, x, baselines = nonlinear
     kwargs = {"n_samples": 4, "stdevs": 0.1}
     scramble_global_rngs(1)
@@ -158,12 +104,47 @@ def test_gradient_shap_follows_its_seed_whatever_ran_before(nonlinear):
     assert not torch.allclose(first, other)
 
 
-def test_consistency_curves_follow_their_seed_whatever_ran_before(nonlinear):
+@pytest.mark.usefixtures("float64")
+def test_abs_gradient_shap_is_the_absolute_label_free_gradient_shap(nonlinear):
     encoder, x, _ = nonlinear
-    baseline = torch.zeros(1, 1, 4, 5)
-    curves = []
-    for state in (1, 2):
-        scramble_global_rngs(state)
-        curves.append(consistency_curves(encoder, x, baseline, [0.25, 0.5], batch_size=3, seed=0, n_steps=4,
-                                         n_samples=3))
-    assert curves[0].equals(curves[1])
+    expected = feature_importance(encoder, x, "gradient_shap", n_samples=3, seed=2).abs()
+    assert torch.equal(abs_gradient_shap(encoder, x, gs_samples=3, seed=2), expected)
+
+
+# ----------------------------------------------------------------------------- claim 3's differentiable GradientShap
+
+def test_gradient_shap_of_a_linear_function_is_weight_times_input():
+    w = torch.randn(1, 1, 5, 5)
+    x = torch.rand(3, 1, 5, 5)
+    attr = gradient_shap(lambda t: (t * w).flatten(1).sum(1), x, n_samples=4)
+    assert torch.allclose(attr, w * x, atol=1e-6)
+
+
+def test_gradient_shap_completeness_for_a_quadratic():
+    # f(t) = sum t^2 is exact under IG: the expectation over alpha of 2 alpha x * x sums to f(x) - f(0)
+    x = torch.rand(2, 1, 4, 4)
+    attr = gradient_shap(lambda t: t.pow(2).flatten(1).sum(1), x, n_samples=20_000,
+                             generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(attr.flatten(1).sum(1), x.pow(2).flatten(1).sum(1), rtol=0.02)
+
+
+def test_label_free_attribution_pairs_each_input_with_its_own_representation():
+    # a linear encoder f(x) = W x: g_x(x~) = <W x, W x~> is linear in x~, so GradientShap = (W^T W x) * x
+    torch.manual_seed(0)
+    enc = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(9, 2, bias=False))
+    x = torch.rand(4, 1, 3, 3)
+    attr = label_free_gradient_shap(enc, x, n_samples=3)
+    w = enc[1].weight
+    expected = ((x.flatten(1) @ w.T) @ w).view_as(x) * x
+    assert torch.allclose(attr, expected, atol=1e-6)
+
+
+def test_unit_saliency_of_a_linear_encoder():
+    # mu_j(x) = <w_j, x>: GradientShap_j = w_j * x exactly, so saliency = |mu_j(x) w_j * x|
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 2, bias=False)
+    enc = lambda t: lin(t.flatten(1))  # noqa: E731
+    x = torch.rand(3, 1, 4, 4)
+    sal = unit_saliency(enc, x, batch_size=2)
+    w = lin.weight.view(1, 2, 4, 4)
+    assert torch.allclose(sal, (enc(x)[:, :, None, None] * w * x).abs().detach(), atol=1e-6)

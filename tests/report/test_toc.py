@@ -48,5 +48,5 @@ def test_one_chapter_per_claim_with_its_runs_as_titled_sections(tmp_path, monkey
         {"file": "book/executed/gce_headline-c", "title": "C (paper)"},
         {"file": "book/executed/gce_headline-sweep=1"}]}  # stored but in no profile: listed, untitled
     assert chapters["cgn_losses"] == {"file": "book/executed/cgn_losses"}
-    text = toc.render()
+    text = toc.toc_text()
     assert yaml.safe_load(text)["parts"][0]["chapters"][1]["sections"][0]["title"] == "B"

@@ -7,7 +7,7 @@ import pytest
 
 from lib.report.scorecard import render
 from lib.report import verdict
-from lib.report.verdict import VerdictLog, at_least, at_most, between, format_value, load_records, summarise
+from lib.report.verdict import VerdictLog, above, at_least, at_most, below, between, format_value, load_records, summarise
 
 
 def make_log(claim: str = "C1 flow") -> VerdictLog:
@@ -226,6 +226,10 @@ def test_a_quantity_is_checked_once_and_check_modes_are_known():
     (at_most(0.25), 0.25, True, "≤ 0.25"),
     (between(20.85, 34.75, "within 25% of paper"), [27.8], True, "in [20.85, 34.75] (within 25% of paper)"),
     (between(0.0, 1.0), [1.5, 0.6], False, "in [0, 1]"),
+    (above(0.0), [0.0], False, "> 0"),                          # strict: a tie fails
+    (above(0.0), [-0.1, 0.3], True, "> 0"),
+    (below(1.0), [1.0], False, "< 1"),
+    (below(1.0), [0.5, 1.2], True, "< 1"),
 ])
 def test_criterion_text_and_test_come_from_one_object(criterion, values, passes, text):
     assert criterion.passes(values) is passes

@@ -1,0 +1,110 @@
+"""The CGN experiments: the tidy tables and the verdict helpers on hand-made results, and every experiment
+end to end on the synthetic MNIST with tiny models."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from lib.cgn import experiments as E
+from lib.core.train import Fit
+
+
+def test_per_seed_filters_sorts_by_seed_and_scales():
+    results = pd.DataFrame({"variant": ["a", "a", "b", "a"], "seed": [2, 0, 0, 1], "test": [0.3, 0.1, 0.9, 0.2]})
+    assert E.per_seed(results, "test", variant="a") == [0.1, 0.2, 0.3]
+    assert E.per_seed(results, "test", 100, variant="b") == [90.0]
+
+
+@pytest.mark.parametrize("with_edge, without, passed", [
+    ([10, 9, 10], [10, 0, 3], True),    # 2/3 ≥ 0.5 and > 1/3
+    ([10, 10, 9], [10, 10, 0], False),  # 2/3 ≥ 0.5 but not > 2/3
+    ([10, 0, 0], [0, 0, 0], False),     # 1/3 > 0 but < 0.5
+    ([10, 10, 10], [10, 10, 10], False),
+])
+def test_edge_loss_criterion(with_edge, without, passed):
+    collapse = pd.DataFrame({"configuration": ["with edge loss"] * 3 + ["without edge loss"] * 3,
+                             "intact masks": with_edge + without})
+    share, criterion, share_without = E.edge_loss_criterion(collapse)
+    assert share == sum(v == 10 for v in with_edge) / 3 and share_without == sum(v == 10 for v in without) / 3
+    assert criterion.passes([share]) is passed
+
+
+def ablation_results(**changes) -> pd.DataFrame:
+    """Two seeds of "all losses" and of "no edge"; ``changes`` sets the latter's columns (one value or two)."""
+    rows = [{"configuration": name, "seed": seed, "intact masks": 10, "shape accuracy on masks": 0.9,
+             "μ_mask": 0.2, "classifier test accuracy": 0.8} for name in (E.ALL_LOSSES, "no edge") for seed in (0, 1)]
+    results = pd.DataFrame(rows)
+    for column, value in changes.items():
+        results.loc[results.configuration == "no edge", column] = value
+    return results
+
+
+@pytest.mark.parametrize("changes, threshold, passed", [
+    ({"classifier test accuracy": [0.7, 0.8]}, 0.05, True),       # test accuracy down 0.05 on average
+    ({"classifier test accuracy": [0.78, 0.8]}, 0.05, False),     # down 0.01 only
+    ({"intact masks": [8, 8]}, -1.0, True),                        # two more broken masks: degraded anyway
+    ({"shape accuracy on masks": [0.6, 0.9]}, -1.0, True),         # shape accuracy down 0.15
+])
+def test_loss_degradation(changes, threshold, passed):
+    drops, criterion, note = E.loss_degradation(ablation_results(**changes), "no edge")
+    expected = [0.8 - v for v in changes.get("classifier test accuracy", [0.8, 0.8])]
+    assert drops == pytest.approx(expected) and len(drops) == 2
+    assert criterion.op == ">=" and criterion.threshold == threshold and criterion.passes(drops) is passed
+    assert note.startswith("broken masks ") and "(all losses 0.20)" in note
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # the style term is NaN throughout: switched off
+def test_training_summary_reads_the_loss_curves():
+    history = {"adversarial": [9.0] * 18 + [1.0, 3.0], "discriminator": [0.5] * 20, "mask_entropy": [0.1] * 20,
+               "style": [math.nan] * 20, "edge": [0.0] * 20, "seconds": 4.0, "steps": 20}
+    table = E.training_summary({("colored", E.ALL_LOSSES, 0): Fit(None, history, True)})
+    row = table.iloc[0]
+    assert (row["variant"], row["configuration"], row["seed"], row["cached"]) == ("colored", E.ALL_LOSSES, 0, True)
+    assert row["adversarial"] == 2.0 and row["seconds per step"] == 0.2 and math.isnan(row["style"])
+    assert list(table.columns[-5:]) == list(E.LOSS_COLUMNS)
+
+
+def test_table3_and_ablation_tables():
+    results = pd.DataFrame({"variant": ["colored"] * 2, "data": ["CGN"] * 2, "seed": [0, 1], "train": [0.9, 1.0],
+                            "test": [0.5, 0.7], "real train": [0.2, 0.2]})
+    table = E.table3(results, {"paper": {"colored": {"CGN": (99.7, 95.1)}}, "other": {}})
+    assert table.loc[("colored", "CGN")].tolist() == ["95.0 ± 7.1", "60.0 ± 14.1", "20.0 ± 0.0", "99.7 / 95.1", "–"]
+    runs = pd.DataFrame({"variant": ["colored"] * 3, "size": [100, 100, 200], "no_cfs": [1, 1, 1], "seed": [0, 1, 0],
+                         "test": [0.5, 0.7, 0.9]})
+    by_size = E.ablation_by_size(runs, {"colored": {200: 91.0}})
+    assert by_size["mean"].tolist() == [60.0, 90.0] and by_size["paper"].iloc[1] == 91.0
+    assert math.isnan(by_size["paper"].iloc[0])
+
+
+TINY = dict(cgn_steps=2, cgn_ngf=4, progress=False)
+
+
+@pytest.mark.slow
+def test_every_experiment_runs_end_to_end(mnist_root):
+    cpu = torch.device("cpu")
+    results, examples = E.robustness(["colored"], [0], cpu, n_original=40, n_generated=40, gan_steps=2, epochs=1,
+                                     n_test=50, **TINY)
+    assert results["data"].tolist() == list(("original", "GAN", "CGN", "original + CGN"))
+    assert results["images"].tolist() == [40, 40, 40, 80] and results[["train", "test"]].le(1).all().all()
+    assert set(examples["colored"]) == set(results["data"]) and len(examples["colored"]["original"][0]) == 10
+
+    ablation = E.ablation(["colored"], [0], cpu, sizes=[20, 40], ratios=[1, 2], epochs=1, n_test=50, **TINY)
+    assert list(zip(ablation["size"], ablation["no_cfs"])) == [(20, 1), (40, 1), (40, 2)]
+
+    explained, shown = E.explanations(["colored"], [0], cpu, n_original=40, n_generated=40, epochs=1, n_explain=30,
+                                      **TINY)
+    assert explained["classifier"].tolist() == ["O", "CF"] and explained["Grad-CAM IoU"].between(0, 1).all()
+    assert shown["colored"]["O"]["maps"].shape == (30, 32, 32) and shown["colored"]["masks"].shape == (30, 1, 32, 32)
+
+    runs = E.cgn_runs(["colored"], [0], cpu, steps=2, ngf=4, progress=False)
+    assert next(iter(runs.values())).cached  # the CGN of the experiments above
+    classifier, accuracy = E.shape_classifier(cpu, epochs=1, progress=False)
+    quality = (E.mask_quality(runs, classifier, 5).merge(E.cue_accuracies(runs, 20))
+               .merge(E.downstream_accuracy(runs, 30, epochs=1, progress=False)))
+    assert len(quality) == 1 and 0 <= accuracy <= 1 and 0 <= quality["intact masks"].iloc[0] <= 10
+    assert {"μ_mask", "texture cue accuracy", "classifier test accuracy"} <= set(quality.columns)
+    collapse = E.collapse_study("colored", [0, 1], cpu, classifier, steps=2, ngf=4, n_per_class=5, progress=False)
+    assert collapse["configuration"].tolist() == ["with edge loss"] * 2 + ["without edge loss"] * 2

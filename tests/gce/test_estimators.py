@@ -1,0 +1,139 @@
+"""The QMC-versus-MC studies: the toy study against its quadrature answer, the error tables on made-up
+errors with known RMSEs, and the studies on tiny untrained explainers (shapes, seeding, side effects)."""
+from __future__ import annotations
+
+
+import pandas as pd
+import pytest
+import torch
+
+from lib.gce import estimators as est
+from lib.gce import group_flow, information_flow
+from lib.gce.models import VAE, CNNClassifier
+from lib.gce.toys import WEIGHTS, Identity, Logistic, quadrature_flow
+
+FULL, REDUCED = (4, 2), (2, 2)
+
+
+@pytest.fixture
+def models() -> dict:
+    """``budget_comparison``'s models for seeds 0 and 1: untrained K = 1, L = 1 explainers, one untrained
+    classifier per seed."""
+    torch.manual_seed(0)
+    out = {}
+    for seed in (0, 1):
+        classifier = CNNClassifier(2).eval().requires_grad_(False)
+        for name in est.budget_variants(FULL, REDUCED):
+            out[seed, name] = (VAE(1, 1).eval(), classifier)
+    return out
+
+
+def test_budgets_and_variants():
+    assert est.samples((25, 10)) == 250 and est.budget_label([25, 10]) == "25 × 10"
+    assert est.budget_variants([8, 4], [4, 2]) == {"MC full": ("mc", (8, 4)), "QMC reduced": ("qmc", (4, 2)),
+                                                    "MC reduced": ("mc", (4, 2))}
+
+
+def test_toy_estimates_are_seeded_by_repetition(seeded):
+    got = est.toy_estimates("qmc", 8, 4, repetitions=3)
+    with torch.no_grad():
+        expected = information_flow(Identity(), Logistic(WEIGHTS), 1, 1, 8, 4, generator=seeded(2),
+                                    sampler="qmc").item()
+    assert got.shape == (3,) and got[2] == expected
+
+
+def test_toy_study_adds_the_reference_budgets_and_measures_around_the_truth():
+    toy = est.toy_study([(4, 2)], repetitions=5)
+    assert toy[["sampler", "budget"]].values.tolist() == [[s, b] for s in ("mc", "qmc")
+                                                         for b in ("4 × 2", "25 × 10", "100 × 25")]
+    n = 5  # RMSE² = bias² + variance (the variance with divisor n)
+    assert (toy["RMSE"] ** 2).tolist() == pytest.approx((toy["bias"] ** 2 + toy["sd"] ** 2 * (n - 1) / n).tolist())
+    truth = quadrature_flow(*WEIGHTS)[0]
+    big = toy[toy.budget == "100 × 25"].set_index("sampler")["RMSE"]
+    assert big["qmc"] < big["mc"] < 0.1 * truth  # both close at 2,500 samples, QMC closer
+
+
+def test_toy_ratios():
+    toy = pd.DataFrame({"sampler": ["mc", "qmc"] * 2, "budget": ["100 × 25"] * 2 + ["25 × 10"] * 2,
+                        "RMSE": [0.02, 0.004, 0.05, 0.01]})
+    ratios = est.toy_ratios(toy)
+    assert ratios["budget"].tolist() == ["100 × 25", "25 × 10"]
+    assert ratios["ratio"].tolist() == pytest.approx([0.2, 0.2])
+    assert ratios["notes_ratio"].tolist() == [0.136, 0.326]  # 0.003 / 0.022 and 0.015 / 0.046
+
+
+def made_up_errors() -> pd.DataFrame:
+    """Errors ±e per (seed, sampler, budget), so the RMSE is e: MC 0.2 / 0.1, QMC 0.05 / 0.02 at 2 × 2 / 4 × 2,
+    seed 1 twice seed 0."""
+    rows = []
+    for seed, scale in ((0, 1.0), (1, 2.0)):
+        for sampler, by_budget in (("mc", {REDUCED: 0.2, FULL: 0.1}), ("qmc", {REDUCED: 0.05, FULL: 0.02})):
+            for budget, e in by_budget.items():
+                for r, sign in enumerate((1, -1)):
+                    rows.append({"seed": seed, "quantity": est.QUANTITIES[0], "sampler": sampler,
+                                 "budget": est.budget_label(budget), "samples": est.samples(budget), "repetition": r,
+                                 "error": sign * e * scale})
+    return pd.DataFrame(rows)
+
+
+def test_rmse_tables_and_ratios():
+    errors = made_up_errors()
+    rmse = est.rmse_by_seed(errors)
+    assert len(rmse) == 2 * 2 * 2
+    one = rmse[(rmse.seed == 1) & (rmse.sampler == "mc") & (rmse.budget == "4 × 2")]["RMSE"]
+    assert one.item() == pytest.approx(0.2)
+    assert est.rmse_ratio(rmse, ("qmc", FULL), ("mc", FULL)) == pytest.approx([0.2, 0.2])
+    assert est.rmse_ratio(rmse, ("qmc", REDUCED), ("mc", FULL)) == pytest.approx([0.5, 0.5])
+    summary = est.error_summary(errors)
+    row = summary.loc[(est.QUANTITIES[0], 8, "4 × 2")]
+    assert row["mc"] == pytest.approx(0.15) and row["MC / QMC"] == pytest.approx(5.0)
+    assert row["bias mc"] == pytest.approx(0.0)  # the ± errors cancel
+
+
+def test_flow_estimate_is_the_alpha_or_the_beta_flow(tiny, seeded):
+    model, classifier = tiny.model.eval(), tiny.classifier.eval()  # K = 1, L = 2
+    with torch.no_grad():
+        alpha = est.flow_estimate(model, classifier, "I(α; Ŷ)", (3, 2), "qmc", seeded(5))
+        beta = est.flow_estimate(model, classifier, "I(β; Ŷ)", (3, 2), "mc", seeded(5))
+        assert alpha == information_flow(model.decoder, classifier, 1, 2, 3, 2, generator=seeded(5), sampler="qmc")
+        assert beta == group_flow(model.decoder, classifier, 3, [1, 2], 3, 2, generator=seeded(5), sampler="mc")
+
+
+@pytest.mark.slow
+def test_estimator_and_gradient_studies_use_each_seeds_baseline(models, seeded):
+    references, errors = est.estimator_study(models, [REDUCED, FULL], repetitions=2, reference_budget=(6, 3))
+    assert references[["seed", "quantity"]].values.tolist() == [[s, q] for s in (0, 1) for q in est.QUANTITIES]
+    assert len(errors) == 2 * 2 * 2 * 2 * 2  # seeds × quantities × samplers × budgets × repetitions
+    again = est.estimator_study(models, [REDUCED, FULL], repetitions=2, reference_budget=(6, 3))[1]
+    pd.testing.assert_frame_equal(errors, again)  # every draw is seeded
+    explainer, classifier = models[0, est.BASELINE]
+    with torch.no_grad():
+        first = est.flow_estimate(explainer, classifier, est.QUANTITIES[1], REDUCED, "mc", seeded(7))
+    reference = references.set_index(["seed", "quantity"])["reference"][0, est.QUANTITIES[1]]
+    assert errors.query("seed == 0 and sampler == 'mc' and budget == '2 × 2' and repetition == 0")["error"].iloc[1] \
+        == pytest.approx(first.item() - reference)  # row 0 is I(α; Ŷ), row 1 I(β; Ŷ)
+    gradients = est.gradient_study(models, [REDUCED, FULL, REDUCED], gradient_budget=(6, 3), repetitions=2)
+    assert gradients[["seed", "budget", "sampler"]].values.tolist() == [
+        [s, b, m] for s in (0, 1) for b in ("2 × 2", "4 × 2") for m in ("mc", "qmc")]
+    assert gradients["cosine"].between(-1 - 1e-6, 1 + 1e-6).all() and (gradients["relative MSE"] >= 0).all()
+    assert all(p.grad is None for explainer, _ in models.values() for p in explainer.decoder.parameters())
+
+
+@pytest.mark.slow
+def test_budget_comparison_trains_each_variant_once_and_evaluates_it(isolated_cache, tiny_splits):
+    data = tiny_splits
+    settings = {"classes": [0, 1], "classifier_epochs": 1, "k": 1, "l": 1, "lam": 0.05, "steps": 2, "batch_size": 4,
+                "lr": 1e-3}
+    variants = est.budget_variants(FULL, REDUCED)
+    first = est.budget_comparison(data, settings, [0], variants, n_eval=(3, 2), sweep_rows=4, progress=False)
+    table = first.table
+    assert table[["seed", "variant", "sampler", "budget", "cached"]].values.tolist() == [
+        [0, "MC full", "mc", "4 × 2", False], [0, "QMC reduced", "qmc", "2 × 2", False],
+        [0, "MC reduced", "mc", "2 × 2", False]]
+    assert set(est.COMPARED) <= set(table.columns)
+    assert first.curves.groupby("variant", sort=False).size().to_dict() == dict.fromkeys(variants, 2)  # 2 steps each
+    assert list(first.models) == [(0, name) for name in variants]
+    assert not any(p.requires_grad for p in first.models[0, est.BASELINE][1].parameters())
+    again = est.budget_comparison(data, settings, [0], variants, n_eval=(3, 2), sweep_rows=4, progress=False)
+    assert again.table["cached"].all()
+    pd.testing.assert_frame_equal(again.table.drop(columns="cached"), table.drop(columns="cached"))
