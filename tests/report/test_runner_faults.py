@@ -127,7 +127,7 @@ def _executed_notebook(nb, parameters: dict, output_path: str):
                                                      "text/html": f"<td>{Path.home()}/.cache/models</td>",
                                                      "image/png": "iVBORw0KGgo="}),
         nbformat.v4.new_output("error", ename="DatasetError", evalue=f"missing {runner.REPO}/data/MNIST",
-                               traceback=[f'File "/opt/torch/.venv/lib/python3.12/site-packages/torch/x.py"',
+                               traceback=['File "/opt/torch/.venv/lib/python3.12/site-packages/torch/x.py"',
                                           f'File "/home/someone/{runner.REPO.name}/lib/data.py", line 3']),
     ]
     return nb

@@ -1,18 +1,12 @@
-"""Verdict records and the scorecard page rendered from them."""
+"""Verdict records, criteria as data and the smoke regression check."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from lib.report.scorecard import render
 from lib.report import verdict
 from lib.report.verdict import VerdictLog, above, at_least, at_most, below, between, format_value, load_records, summarise
-
-
-def make_log(claim: str = "C1 flow") -> VerdictLog:
-    return VerdictLog(claim, "notebooks/gce_headline.py", "smoke", seeds=(0, 1, 2), device="CPU",
-                      settings={"steps": 10})
 
 
 def test_summarise():
@@ -23,7 +17,7 @@ def test_summarise():
         summarise([])
 
 
-def test_check_records_mean_sd_and_verdict():
+def test_check_records_mean_sd_and_verdict(make_log):
     log = make_log()
     many = log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8), paper=0.95)
     one = log.check("flow", 0.3, at_least(0.5))
@@ -43,7 +37,7 @@ def test_format_value():
     assert format_value(None) == "n/a"
 
 
-def test_save_writes_one_json_per_metric_and_load_reads_them_sorted(tmp_path):
+def test_save_writes_one_json_per_metric_and_load_reads_them_sorted(make_log, tmp_path):
     first, second = make_log("C2 sweep"), make_log("C1 flow")
     first.check("b metric", [1, 2], at_least(1))
     first.check("a metric", [3], at_most(2))
@@ -60,7 +54,7 @@ def test_save_writes_one_json_per_metric_and_load_reads_them_sorted(tmp_path):
     assert loaded[0] == second.records[0]
 
 
-def test_saving_again_overwrites_instead_of_duplicating(tmp_path):
+def test_saving_again_overwrites_instead_of_duplicating(make_log, tmp_path):
     log = make_log()
     log.check("accuracy", [0.5], at_least(0.8))
     log.save(tmp_path)
@@ -70,68 +64,14 @@ def test_saving_again_overwrites_instead_of_duplicating(tmp_path):
     assert load_records(tmp_path)[0]["passed"] is True
 
 
-def table_rows(page: str) -> list[str]:
-    lines = page.splitlines()
-    start = lines.index("|---|---|---|---|---|---|---|---|") + 1
-    rows = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        rows.append(line)
-    return rows
-
-
-def test_render_has_one_row_per_record_and_the_count(tmp_path):
-    log = make_log()
-    log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8), paper=0.95, reproductions={"O'Shaughnessy": 0.94})
-    log.check("flow | bits", [0.3], at_least(0.5, "a | b"))  # pipes must not break the table
-    log.check("kl", [1.0, 3.0], at_most(5))
-    page = render(log.records)
-    rows = table_rows(page)
-    assert len(rows) == 3
-    assert all(row.replace("\\|", "").count("|") == 9 for row in rows)  # 8 cells each
-    assert "0.900 ± 0.100" in rows[0] and "✅" in rows[0] and "O'Shaughnessy: 0.94" in rows[0]
-    assert "❌" in rows[1]
-    assert "2 of 3 checked metrics reproduced." in page
-    assert "(executed/gce_headline.ipynb)" in rows[0]
-
-
-def test_render_summarises_each_claim_page():
-    log = make_log()
-    log.check("accuracy", [0.9], at_least(0.8))
-    log.check("flow", [0.3], at_least(0.5))
-    other = VerdictLog("other claim", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
-    other.check("test accuracy", [0.9], at_least(0.8))
-    page = render(log.records + other.records)
-    summary = [line for line in page.splitlines() if line.startswith("| Generative") or line.startswith("| Counter")]
-    assert len(summary) == 2
-    assert "1 of 2" in summary[0] and "partly reproduced" in summary[0]
-    assert "1 of 1" in summary[1] and "✅ reproduced" in summary[1]
-    assert page.index("## Generative Causal Explanations") < page.index("## Counterfactual Generative Networks")
-
-
-def test_render_without_records():
-    page = render([])
-    assert "no records yet" in page
-    assert "0 of 0 checked metrics reproduced." in page
-
-
-def test_summary_names_the_run_when_one_claim_has_several_pages():
-    records = []
-    for output in ("cgn_table3-colored", "cgn_table3-wildlife"):
-        log = VerdictLog("Table 3", "cgn_table3.ipynb", "cpu", [0], "cpu", {})
-        records.append({**log.check("test accuracy", [0.9], at_least(0.8)), "output": output})
-    summary = [line for line in render(records).splitlines() if line.startswith("| Counter")]
-    assert "[Table 3 (colored)](executed/cgn_table3-colored.ipynb)" in summary[0]
-    assert "[Table 3 (wildlife)](executed/cgn_table3-wildlife.ipynb)" in summary[1]
-
-
 @pytest.mark.parametrize("values, expected", [
     ([1.0, 2.0, 3.0], 4.0),              # 4 seed-to-seed sd
     ([0.5, 0.5, 0.5], 0.025),            # no spread: the floor 0.02 + 1 % of the mean
     ([-200.0, -200.0], 2.02),            # the floor scales with |mean|
     ([0.0, float("nan")], 0.02),         # non-finite values do not enter the spread
 ])
+
+
 def test_tolerance_known_answers(values, expected):
     assert verdict.tolerance(values) == pytest.approx(expected)
 
@@ -156,6 +96,8 @@ def test_baseline_entry_and_compare():
 
 
 @pytest.fixture
+
+
 def baselines(tmp_path, monkeypatch):
     """An empty baseline folder in place of notebooks/baselines/, with no record file requested."""
     monkeypatch.setattr(verdict, "BASELINES", tmp_path)
@@ -163,7 +105,7 @@ def baselines(tmp_path, monkeypatch):
     return tmp_path
 
 
-def checked_log() -> VerdictLog:
+def checked_log(make_log) -> VerdictLog:
     log = make_log()
     log.check("accuracy", [0.9, 0.8, 1.0], at_least(0.8))
     log.check("seconds ratio", [6.0], at_least(4), check="verdict")
@@ -172,13 +114,13 @@ def checked_log() -> VerdictLog:
     return log
 
 
-def test_regression_check_passes_within_tolerance_and_fails_outside(baselines):
+def test_regression_check_passes_within_tolerance_and_fails_outside(make_log, baselines):
     (baselines / "gce_headline.json").write_text(json.dumps({
         "checked": {"accuracy": verdict.baseline_entry([0.88, 0.9, 0.92]),
                     "final loss": verdict.baseline_entry([2.0, 2.1, 2.2]),
                     "dropped quantity": verdict.baseline_entry([1.0, 1.0])},
         "verdicts": {"seconds ratio": "reproduced"}}))
-    lines = checked_log().regression_check().splitlines()
+    lines = checked_log(make_log).regression_check().splitlines()
     assert lines[:3] == ["✓ accuracy", "✓ final loss", "✓ seconds ratio: reproduced"]
     assert lines[3].startswith("✗ dropped quantity: in the baseline but not measured")
     assert not any("not compared" in line for line in lines)
@@ -191,10 +133,10 @@ def test_regression_check_passes_within_tolerance_and_fails_outside(baselines):
     assert lines[1] == "✗ seconds ratio: not reproduced, baseline reproduced"
 
 
-def test_regression_check_records_for_the_baseline(baselines, monkeypatch):
+def test_regression_check_records_for_the_baseline(make_log, baselines, monkeypatch):
     target = baselines / "run.json"
     monkeypatch.setenv(verdict.RECORD_ENV, str(target))
-    text = checked_log().regression_check()
+    text = checked_log(make_log).regression_check()
     assert text.splitlines() == ["✓ accuracy", "✓ final loss", "✓ seconds ratio: reproduced"]
     stored = json.loads(target.read_text())
     assert stored["checked"] == {"accuracy": pytest.approx(0.9), "final loss": pytest.approx(2.1)}
@@ -202,14 +144,14 @@ def test_regression_check_records_for_the_baseline(baselines, monkeypatch):
     assert stored["verdicts"] == {"seconds ratio": "reproduced"}
 
 
-def test_regression_check_needs_a_baseline_and_the_smoke_profile(baselines):
-    assert "✗ accuracy: no baseline" in checked_log().regression_check()
+def test_regression_check_needs_a_baseline_and_the_smoke_profile(make_log, baselines):
+    assert "✗ accuracy: no baseline" in checked_log(make_log).regression_check()
     other = VerdictLog("C", "gce_headline.ipynb", "cpu", [0], "CPU", {})
     other.check("accuracy", [0.9], at_least(0.8))
     assert "smoke profile only" in other.regression_check()
 
 
-def test_a_quantity_is_checked_once_and_check_modes_are_known():
+def test_a_quantity_is_checked_once_and_check_modes_are_known(make_log):
     log = make_log()
     log.check("accuracy", [0.9], at_least(0.8))
     with pytest.raises(ValueError, match="checked twice"):
@@ -231,7 +173,9 @@ def test_a_quantity_is_checked_once_and_check_modes_are_known():
     (below(1.0), [1.0], False, "< 1"),
     (below(1.0), [0.5, 1.2], True, "< 1"),
 ])
-def test_criterion_text_and_test_come_from_one_object(criterion, values, passes, text):
+
+
+def test_criterion_text_and_test_come_from_one_object(make_log, criterion, values, passes, text):
     assert criterion.passes(values) is passes
     assert str(criterion) == text
     record = make_log().check("m", values, criterion)
@@ -243,48 +187,15 @@ def test_criterion_text_and_test_come_from_one_object(criterion, values, passes,
 
 
 @pytest.mark.parametrize("op, threshold", [("==", 1.0), (">=", (0.0, 1.0)), ("between", 1.0)])
+
+
 def test_malformed_criteria_are_refused(op, threshold):
     with pytest.raises(ValueError):
         verdict.Criterion(op, threshold)
 
 
-def test_check_takes_numpy_values():
+def test_check_takes_numpy_values(make_log):
     np = pytest.importorskip("numpy")
     record = make_log().check("m", np.array([0.5, 1.5]), at_least(1.0))
     assert record["ours"]["values"] == [0.5, 1.5] and record["passed"]
     assert make_log().check("one", np.float64(0.5), at_most(1.0))["ours"]["values"] == [0.5]
-
-
-def test_old_records_with_a_text_criterion_still_render():
-    record = make_log().check("m", [1.0], at_least(0.5))
-    old = {**record, "criterion": "> 0.5"}
-    del old["criterion_text"]
-    assert verdict.criterion_text(old) == "> 0.5"
-    assert "> 0.5" in render([old])
-
-
-def test_header_shows_the_run_and_finish_saves_and_shows_the_table(tmp_path, monkeypatch):
-    shown = []
-    monkeypatch.setattr("IPython.display.display", shown.append)
-    log = make_log()
-    log.header(data="MNIST prefix", GCE="K = 1, L = 7", black_box="CNN")
-    text = shown[0].data
-    assert "profile `smoke`, seeds [0, 1, 2], device CPU" in text
-    assert "**Data:** MNIST prefix." in text and "**GCE:** K = 1, L = 7" in text and "**black box:** CNN" in text
-    assert log.context["data"] == "MNIST prefix"
-    log.check("accuracy", [0.9], at_least(0.8))
-    log.finish("")
-    assert list(tmp_path.iterdir()) == [] and shown[-1]["verdict"].tolist() == ["reproduced"]
-    log.finish(tmp_path)
-    assert len(list(tmp_path.iterdir())) == 1
-
-
-def test_start_applies_the_style_and_opens_a_log(monkeypatch):
-    from lib.report import start, style
-
-    applied = []
-    monkeypatch.setattr(style, "apply", lambda: applied.append(True))
-    dev, log = start("claim", "gce_headline", "smoke", [0, 1], "cpu", {"steps": 3})
-    assert applied and dev.type == "cpu"
-    assert log.context["device"].startswith("CPU") and log.context["settings"] == {"steps": 3}
-    assert log.context["notebook"] == "gce_headline"
