@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .method import group_flow, information_flow
+from .method import group_flow, information_flow, vae_terms
 from .models import VAE
 
 OFFSETS = tuple(range(-3, 4))  # the paper's sweeps: each latent shifted by -3 ... 3
@@ -154,3 +154,15 @@ def end_of_training(history: dict) -> dict:
     return {"training I(α; Ŷ)": float(np.mean(history["causal"][-tail:])),
             "D": float(np.mean(np.add(history["sse"], history["kl"])[-tail:])),
             "SSE": float(np.mean(history["sse"][-tail:])), "KL": float(np.mean(history["kl"][-tail:]))}
+
+
+def data_term(model, x, seed: int = 0, batch_size: int = 500) -> float:
+    """D = SSE + KL per sample of ``model`` on ``x`` (one posterior draw per image, fixed seed)."""
+    model.eval()
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    total = 0.0
+    with torch.no_grad():
+        for part in x.split(batch_size):
+            sse, kl = vae_terms(model, part, gen)
+            total += (sse + kl).item() * len(part)
+    return total / len(x)

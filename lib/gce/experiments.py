@@ -3,19 +3,21 @@ explainer per seed and variant, evaluates them on the validation split, and retu
 table with one row per run and one column per quantity, the training curves, and the models."""
 from __future__ import annotations
 
+import math
 import time
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import torch
 
 from lib.core.data import Splits
 from lib.core.train import accuracy, seed_everything, train_classifier
 from lib.report.verdict import format_value
 
-from .evaluation import (OFFSETS, end_of_training, explainer_report, factor_names, latent_sweep, report_columns,
-                         sweep_intensity_correlation)
-from .method import epoch_steps, fit_classifier, fit_explainer, train_gce
+from .evaluation import (OFFSETS, data_term, end_of_training, explainer_report, factor_names, latent_sweep,
+                         report_columns, sweep_intensity_correlation)
+from .method import epoch_steps, fit_classifier, fit_explainer, information_flow, train_gce
 from .models import VAE, CNNClassifier
 from .reference import GCE_COST_SEED000, GCE_SETTINGS
 
@@ -184,3 +186,39 @@ def cost(splits: dict, seed: int, warmup_steps: int, timing_steps: int, classifi
                      "seed 000 GCE / VAE": paper["gce"] / paper["vae"],
                      "seed 000 GCE / classifier": paper["gce"] / paper["classifier"], "clock": ("wall", "CPU")[clock]})
     return pd.DataFrame(rows).set_index("data set")
+
+
+class GCEScorer:
+    """``score(k, l, lam) -> (C, D)`` by training (or loading) a GCE with ``lib.gce.fit_explainer``.
+
+    K = 0 is step 1's model: a plain VAE with L latents (only D; C is nan). C is the information flow
+    I(α; Ŷ) estimated with ``eval_n_alpha`` × ``eval_n_beta`` fixed draws; D is :func:`lib.gce.evaluation.data_term` on
+    ``x_eval`` (held-out images). Each call is logged in ``runs`` with its training time and cache hit.
+    """
+
+    def __init__(self, classifier, x_train, x_eval, steps: int, batch_size: int, lr: float, n_alpha: int,
+                 n_beta: int, eval_n_alpha: int, eval_n_beta: int, seed: int, progress: bool = False):
+        self.classifier, self.x_train, self.x_eval = classifier, x_train, x_eval
+        self.train_args = dict(steps=steps, batch_size=batch_size, lr=lr, n_alpha=n_alpha, n_beta=n_beta,
+                               seed=seed, progress=progress)
+        self.eval_n_alpha, self.eval_n_beta, self.seed = eval_n_alpha, eval_n_beta, seed
+        self.runs: list[dict] = []
+
+    def __call__(self, k: int, l: int, lam: float) -> tuple[float, float]:
+        causal = k > 0
+        fit = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0, causal=causal,
+                            **self.train_args)
+        c = math.nan
+        if causal:
+            gen = torch.Generator(device=self.x_train.device).manual_seed(3000 + self.seed)
+            with torch.no_grad():
+                c = information_flow(fit.model.decoder, self.classifier, k, l, self.eval_n_alpha, self.eval_n_beta,
+                                     generator=gen).item()
+        d = data_term(fit.model, self.x_eval, seed=4000 + self.seed)
+        self.runs.append({"K": k, "L": l, "λ": lam if causal else 0.0, "C": c, "D": d,
+                          "train s": fit.history["seconds"], "cached": fit.cached})
+        return c, d
+
+    def table(self) -> pd.DataFrame:
+        """The configurations scored so far, one row each, in the order they were asked for."""
+        return pd.DataFrame(self.runs)

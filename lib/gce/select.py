@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import torch
 
 from lib.report import Criterion, at_most
 
-from .method import fit_explainer, information_flow, vae_terms
 
 def lambda_grid(lam0: float, kappa: float, n: int) -> list[float]:
     """λ₀, λ₀κ, …, λ₀κ^(n−1), rounded to 4 significant digits (so κ = 3.1623 and √10 give one grid)."""
@@ -350,54 +348,3 @@ def tune(score, total_dims, lams, xi: float, window: int = 1, k_max: int | None 
     if run.reselect(xi).choice != selection.choice:  # step 2 at the chosen K + L must not depend on the extra models
         raise RuntimeError("the selection changed once the whole grid was trained")
     return run
-
-
-# ---------------------------------------------------------------------------------------------------
-# The score of a configuration on data: a GCE (or, for K = 0, a plain VAE) trained and cached.
-
-def data_term(model, x, seed: int = 0, batch_size: int = 500) -> float:
-    """D = SSE + KL per sample of ``model`` on ``x`` (one posterior draw per image, fixed seed)."""
-    model.eval()
-    gen = torch.Generator(device=x.device).manual_seed(seed)
-    total = 0.0
-    with torch.no_grad():
-        for part in x.split(batch_size):
-            sse, kl = vae_terms(model, part, gen)
-            total += (sse + kl).item() * len(part)
-    return total / len(x)
-
-
-class GCEScorer:
-    """``score(k, l, lam) -> (C, D)`` by training (or loading) a GCE with ``lib.gce.fit_explainer``.
-
-    K = 0 is step 1's model: a plain VAE with L latents (only D; C is nan). C is the information flow
-    I(α; Ŷ) estimated with ``eval_n_alpha`` × ``eval_n_beta`` fixed draws; D is :func:`data_term` on
-    ``x_eval`` (held-out images). Each call is logged in ``runs`` with its training time and cache hit.
-    """
-
-    def __init__(self, classifier, x_train, x_eval, steps: int, batch_size: int, lr: float, n_alpha: int,
-                 n_beta: int, eval_n_alpha: int, eval_n_beta: int, seed: int, progress: bool = False):
-        self.classifier, self.x_train, self.x_eval = classifier, x_train, x_eval
-        self.train_args = dict(steps=steps, batch_size=batch_size, lr=lr, n_alpha=n_alpha, n_beta=n_beta,
-                               seed=seed, progress=progress)
-        self.eval_n_alpha, self.eval_n_beta, self.seed = eval_n_alpha, eval_n_beta, seed
-        self.runs: list[dict] = []
-
-    def __call__(self, k: int, l: int, lam: float) -> tuple[float, float]:
-        causal = k > 0
-        fit = fit_explainer(self.classifier, self.x_train, k, l, lam if causal else 0.0, causal=causal,
-                            **self.train_args)
-        c = math.nan
-        if causal:
-            gen = torch.Generator(device=self.x_train.device).manual_seed(3000 + self.seed)
-            with torch.no_grad():
-                c = information_flow(fit.model.decoder, self.classifier, k, l, self.eval_n_alpha, self.eval_n_beta,
-                                     generator=gen).item()
-        d = data_term(fit.model, self.x_eval, seed=4000 + self.seed)
-        self.runs.append({"K": k, "L": l, "λ": lam if causal else 0.0, "C": c, "D": d,
-                          "train s": fit.history["seconds"], "cached": fit.cached})
-        return c, d
-
-    def table(self) -> pd.DataFrame:
-        """The configurations scored so far, one row each, in the order they were asked for."""
-        return pd.DataFrame(self.runs)

@@ -11,6 +11,8 @@ import torch
 from lib.core.train import accuracy
 from lib.gce import (ablation_accuracy, decision_change_rate, end_of_training, explainer_report, factor_names,
                      latent_sweep, report_columns, rows_per_class, sweep_intensity_correlation)
+from lib.gce.evaluation import data_term
+from lib.gce.models import VAE
 
 
 def test_factor_names_and_rows_per_class():
@@ -120,3 +122,12 @@ def test_end_of_training_averages_the_last_sixteenth():
     assert out["training I(α; Ŷ)"] == pytest.approx(np.mean(history["causal"][-4:]))
     assert (out["SSE"], out["KL"], out["D"]) == (2.0, 1.0, 3.0)
     assert end_of_training({"causal": [1.0, 3.0], "sse": [1.0, 2.0], "kl": [0.0, 0.0]})["D"] == 2.0  # one step at least
+
+
+def test_data_term_is_sse_plus_kl_per_sample():
+    torch.manual_seed(0)
+    model, x = VAE(0, 2), torch.rand(7, 1, 28, 28)
+    d = data_term(model, x, seed=1, batch_size=3)
+    assert d == pytest.approx(data_term(model, x, seed=1, batch_size=7), rel=1e-5)  # batching-independent
+    recon = model.decoder(model.encoder(x)[0])
+    assert d > 0.5 * (recon - x).pow(2).sum().item() / len(x)  # of the order of the SSE of the posterior mean

@@ -2,11 +2,16 @@
 and step, the models by run key; the run settings and header; the cost timings."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from lib.gce import experiments, reference
+from lib.gce import select as gs
+from lib.gce.models import CNNClassifier
 
 TINY = dict(classifier_epochs=1, steps=2, n_alpha=2, n_beta=2)
 
@@ -92,3 +97,22 @@ def test_cost_times_every_training_and_takes_ratios(tiny_splits):
     assert row["clock"] == "CPU" and (row.drop("clock") > 0).all()
     assert row["GCE / VAE"] == pytest.approx(row["GCE CPU s/step"] / row["VAE CPU s/step"])
     assert row["seed 000 GCE / VAE"] == pytest.approx((34 * 60 + 25) / (5 * 60 + 24))
+
+
+@pytest.mark.slow
+def test_gce_scorer_trains_each_configuration_once(isolated_cache):
+    torch.manual_seed(0)
+    classifier, x = CNNClassifier(2).eval(), torch.rand(12, 1, 28, 28)
+    scorer = experiments.GCEScorer(classifier, x[:8], x[8:], steps=2, batch_size=4, lr=1e-3, n_alpha=2, n_beta=2,
+                          eval_n_alpha=3, eval_n_beta=2, seed=0)
+    table = gs.ScoreTable(scorer)
+    c0, d0 = table(0, 2, 0.0)          # step 1: a plain VAE, no causal term
+    c1, d1 = table(1, 1, 0.01)
+    assert math.isnan(c0) and d0 > 0 and d1 > 0 and c1 >= -1e-6
+    table(1, 1, 0.01)                  # memoised: no second call
+    assert [(r["K"], r["cached"]) for r in scorer.runs] == [(0, False), (1, False)]
+    assert scorer.table()[["K", "cached"]].values.tolist() == [[0, False], [1, False]]
+    again = experiments.GCEScorer(classifier, x[:8], x[8:], 2, 4, 1e-3, 2, 2, 3, 2, seed=0)
+    assert again(1, 1, 0.01) == pytest.approx((c1, d1))  # the model cache returns the same model
+    assert again.runs[-1]["cached"]
+    assert len(list(isolated_cache.glob("*.pt"))) == 2

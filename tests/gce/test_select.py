@@ -1,12 +1,11 @@
 """Algorithm 1's selection logic on synthetic curves with known answers (``lib.gce.toys.tuning_score``: no
-training), the grid run around it and its tables, the verdict helpers, and the training glue (``GCEScorer``)."""
+training), the grid run around it and its tables, and the verdict helpers."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-import torch
 
 from lib.gce import reference
 from lib.gce import select as gs
@@ -206,35 +205,3 @@ def test_spearman():
     assert gs.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
     assert gs.spearman([1, 2, 3], [1, 1, 2]) == pytest.approx(math.sqrt(3) / 2)  # ties share a rank
     assert math.isnan(gs.spearman([1, 2], [2, 1])) and math.isnan(gs.spearman([1, 2, 3], [5, 5, 5]))
-
-
-def test_data_term_is_sse_plus_kl_per_sample():
-    from lib.gce.models import VAE
-
-    torch.manual_seed(0)
-    model, x = VAE(0, 2), torch.rand(7, 1, 28, 28)
-    d = gs.data_term(model, x, seed=1, batch_size=3)
-    assert d == pytest.approx(gs.data_term(model, x, seed=1, batch_size=7), rel=1e-5)  # batching-independent
-    recon = model.decoder(model.encoder(x)[0])
-    assert d > 0.5 * (recon - x).pow(2).sum().item() / len(x)  # of the order of the SSE of the posterior mean
-
-
-@pytest.mark.slow
-def test_gce_scorer_trains_each_configuration_once(isolated_cache):
-    from lib.gce.models import CNNClassifier
-
-    torch.manual_seed(0)
-    classifier, x = CNNClassifier(2).eval(), torch.rand(12, 1, 28, 28)
-    scorer = gs.GCEScorer(classifier, x[:8], x[8:], steps=2, batch_size=4, lr=1e-3, n_alpha=2, n_beta=2,
-                          eval_n_alpha=3, eval_n_beta=2, seed=0)
-    table = gs.ScoreTable(scorer)
-    c0, d0 = table(0, 2, 0.0)          # step 1: a plain VAE, no causal term
-    c1, d1 = table(1, 1, 0.01)
-    assert math.isnan(c0) and d0 > 0 and d1 > 0 and c1 >= -1e-6
-    table(1, 1, 0.01)                  # memoised: no second call
-    assert [(r["K"], r["cached"]) for r in scorer.runs] == [(0, False), (1, False)]
-    assert scorer.table()[["K", "cached"]].values.tolist() == [[0, False], [1, False]]
-    again = gs.GCEScorer(classifier, x[:8], x[8:], 2, 4, 1e-3, 2, 2, 3, 2, seed=0)
-    assert again(1, 1, 0.01) == pytest.approx((c1, d1))  # the model cache returns the same model
-    assert again.runs[-1]["cached"]
-    assert len(list(isolated_cache.glob("*.pt"))) == 2
