@@ -252,7 +252,7 @@ def slurm_parameters(args) -> dict:
 
 def sbatch_text(parameters: dict, logs: Path, count: int) -> str:
     """The sbatch file submitit writes for ``count`` jobs, rendered without submitting. submitit's renderer
-    is internal: tests/test_cluster.py checks that it matches what a submission writes."""
+    is internal: tests/report/test_cluster.py checks that it matches what a submission writes."""
     from submitit.slurm.slurm import _make_sbatch_string
 
     logs = logs.absolute()
