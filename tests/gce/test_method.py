@@ -512,11 +512,15 @@ def test_fit_classifier_trains_the_cnn_to_separate_bright_from_dark():
 
 
 @pytest.mark.slow
-def test_fit_classifier_caches_each_architecture_under_its_own_key():
+def test_fit_classifier_caches_each_architecture_under_its_own_key(isolated_cache):
     gen = torch.Generator().manual_seed(0)
     y = torch.randint(0, 2, (512,), generator=gen)
     x = torch.rand(512, 1, 28, 28, generator=gen) * 0.5 + 0.4 * y[:, None, None, None]  # class 1 is brighter
     fit = fit_classifier(x, y, 2, epochs=20, seed=0, architecture="mean_intensity", progress=False)
     assert not fit.cached and accuracy(fit.model, x, y) == 1.0   # it learns brightness
     assert fit_classifier(x, y, 2, epochs=20, seed=0, architecture="mean_intensity", progress=False).cached
-    assert not fit_classifier(x, y, 2, epochs=20, seed=0, architecture="resnet", progress=False).cached
+    # Another architecture on the same data and settings never reuses a stored model (one step of each).
+    small = dict(epochs=1, seed=0, progress=False)
+    assert not fit_classifier(x[:64], y[:64], 2, architecture="mean_intensity", **small).cached
+    assert not fit_classifier(x[:64], y[:64], 2, architecture="resnet", **small).cached
+    assert len(list(isolated_cache.glob("classifier-*.pt"))) == 3
