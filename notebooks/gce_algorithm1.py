@@ -117,8 +117,8 @@ print(f"classifier {'loaded from cache' if classifier.cached else 'trained'} ({c
 # can be drawn and the choice recomputed for other thresholds without retraining (`gs.tune`).
 
 # %%
-scorer = experiments.GCEScorer(classifier.model, data.train[0], data.val[0], gce_steps, settings["batch_size"], settings["lr"],
-                      n_alpha, n_beta, eval_n_alpha, eval_n_beta, seed, progress=progress)
+scorer = experiments.GCEScorer(classifier.model, data.train[0], data.val[0], gce_steps, settings["batch_size"],
+                               settings["lr"], n_alpha, n_beta, eval_n_alpha, eval_n_beta, seed, progress=progress)
 run = gs.tune(scorer, total_dims, lams, xi, window, k_max=k_max, total=step2_total)
 runs = scorer.table()
 display(runs.round(3))
