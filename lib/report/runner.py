@@ -42,6 +42,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -301,7 +302,26 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[Path, Path] | None = None) -> None:
+def provenance(name: str) -> dict:
+    """What a result was computed from: the git commit of the checkout (``-dirty`` when the library, the
+    notebooks or the profiles have uncommitted changes; None outside a git checkout) and the SHA-256 of the
+    notebook's ``.py`` source. Written into the page's metadata, its run-log entry and each of its records."""
+    def git(*args) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit and git("status", "--porcelain", "--", "lib", "notebooks", "profiles"):
+        commit += "-dirty"
+    return {"commit": commit,
+            "notebook_sha256": hashlib.sha256((NOTEBOOKS / f"{name}.py").read_bytes()).hexdigest()}
+
+
+def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[Path, Path] | None = None,
+                     source: dict | None = None) -> None:
     """Swap an output's previous verdict records for the ones its new run wrote into ``staging``.
 
     Records are files ``<output>--<name>.json`` and an output's old ones are found by name (``--`` never
@@ -313,6 +333,8 @@ def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[
     for path in sorted(staging.glob("*.json")):  # parse all before touching anything
         record = json.loads(path.read_text())
         record["output"] = output
+        if source:
+            record["provenance"] = source
         # one "--" per file name, between output and record, so that the output can be read back from it
         new[f"{output}--{re.sub('-{2,}', '-', path.name)}"] = json.dumps(record, indent=1)
     swap_records(records_dir, output, new, page)
@@ -479,7 +501,8 @@ def execute(job: Job, profile: str, out_dir: Path, records_dir: Path, progress: 
     stamp = job_stamp(job, profile)
     notebook = jupytext.read(NOTEBOOKS / f"{job.name}.py")
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook.metadata["repro"] = {"stamp": stamp}
+    source = provenance(job.name)
+    notebook.metadata["repro"] = {"stamp": stamp, "provenance": source}
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".records-", dir=out_dir))
     params = {**job.params, "profile": profile, "records_dir": str(staging.resolve())}
@@ -492,7 +515,7 @@ def execute(job: Job, profile: str, out_dir: Path, records_dir: Path, progress: 
         pm.execute_notebook(notebook, str(partial), parameters=params, kernel_name="python3",
                             cwd=str(NOTEBOOKS), progress_bar=progress, log_output=False)
         sanitise_file(partial, input_path=NOTEBOOKS / f"{job.name}.py", output_path=final)
-        _replace_records(records_dir, staging, job.output, page=(partial, final))
+        _replace_records(records_dir, staging, job.output, page=(partial, final), source=source)
         failed.unlink(missing_ok=True)
         ok = True
     except Exception as err:  # papermill raises on the first failing cell
@@ -506,7 +529,8 @@ def execute(job: Job, profile: str, out_dir: Path, records_dir: Path, progress: 
     print(f"  {job.output}: {'ok' if ok else 'FAILED'} in {seconds:.1f} s", flush=True)
     return {"notebook": job.name, "output": final.name, "profile": profile, "parameters": job.params,
             "status": "ok" if ok else "failed", "seconds": round(seconds, 1), "device": device_description(),
-            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "stamp": stamp}
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "stamp": stamp,
+            "provenance": source}
 
 
 def execute_baseline(name: str, progress: bool = True) -> bool:

@@ -4,9 +4,11 @@ No kernel starts here: papermill is replaced by fakes that write what a run woul
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -80,6 +82,20 @@ def test_corrupt_unrelated_record_neither_deletes_nor_skips(tmp_path):
     assert json.loads((records / "page--a.json").read_text()) == {"metric": "a", "padding": "x", "output": "page"}
     assert (records / "other--x.json").read_text() == '{"output": "other", "val'
     assert (records / "page-2--a.json").is_file()
+
+
+def test_records_carry_the_provenance_of_their_run(tmp_path):
+    records = tmp_path / "records"
+    source = runner.provenance("gce_cost")
+    runner._replace_records(records, _stage(tmp_path / "staging", ["a"]), "page", source=source)
+    assert json.loads((records / "page--a.json").read_text())["provenance"] == source
+    expected = hashlib.sha256((runner.NOTEBOOKS / "gce_cost.py").read_bytes()).hexdigest()
+    assert source["notebook_sha256"] == expected
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=runner.REPO, capture_output=True, text=True)
+    if head.returncode == 0:  # a git checkout: the commit, marked when the code has uncommitted changes
+        assert source["commit"].removesuffix("-dirty") == head.stdout.strip()
+    else:
+        assert source["commit"] is None
 
 
 def test_failed_swap_leaves_page_and_records_as_they_were(tmp_path):
