@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.core.cache import fingerprint, load_or_train
-from lib.core.train import Fit, accuracy, seed_everything, train_loop
+from lib.core.train import Fit, accuracy, seed_everything, shuffled_batches, train_loop
 
 # The original code's schedule: Adadelta with lr 1.0, the rate times 0.7 after every epoch, batch 64.
 PAPER_SCHEDULE = {"epochs": 10, "batch_size": 64, "lr": 1.0, "gamma": 0.7}
@@ -49,15 +49,11 @@ def train_invariant_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tenso
     gen = torch.Generator(device=x.device).manual_seed(seed)
     opt = torch.optim.Adadelta(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=gamma)
-    epoch_steps = -(-len(x) // batch_size)
-    batches = None
+    epoch_steps, batch = shuffled_batches(len(x), batch_size, gen)
     model.train()
 
     def step(i):
-        nonlocal batches
-        if i % epoch_steps == 0:  # a new epoch: reshuffle
-            batches = torch.randperm(len(x), device=x.device, generator=gen).split(batch_size)
-        idx = batches[i % epoch_steps]
+        idx = batch(i)
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
@@ -83,7 +79,7 @@ def fit_invariant_classifier(images: torch.Tensor, labels: torch.Tensor, *, epoc
         "cgn-classifier", spec, model,
         lambda m: train_invariant_classifier(m, x, y, epochs=epochs, batch_size=batch_size, lr=PAPER_SCHEDULE["lr"],
                                              gamma=PAPER_SCHEDULE["gamma"], seed=seed, progress=progress),
-        code=(InvariantClassifier, train_invariant_classifier, train_loop), use_cache=use_cache)
+        code=(InvariantClassifier, train_invariant_classifier, shuffled_batches, train_loop), use_cache=use_cache)
     return Fit(model.eval(), history, hit)
 
 

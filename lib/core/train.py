@@ -135,6 +135,22 @@ def train_loop(step, steps: int, *, epoch_steps: int | None = None, on_epoch=Non
     return {**history, "seconds": seconds + time.perf_counter() - begin, "steps": done}
 
 
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator):
+    """(steps per epoch, ``batch(i)``): the indices of step i's batch, from a permutation of range(n) drawn
+    from ``generator`` at the first step of each epoch (the draws of the per-epoch loops it replaced)."""
+    steps = -(-n // batch_size)
+    order = None
+
+    def batch(i: int) -> torch.Tensor:
+        nonlocal order
+        if i % steps == 0:
+            order = torch.randperm(n, device=generator.device, generator=generator)
+        start = i % steps * batch_size
+        return order[start:start + batch_size]
+
+    return steps, batch
+
+
 def train_classifier(model, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int = 64,
                      lr: float = 0.1, momentum: float = 0.5, gamma: float = 0.7, seed: int = 0,
                      steps_per_epoch: int | None = None, progress: bool = True) -> dict:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from lib.core.cache import fingerprint, load_or_train
-from lib.core.train import EarlyStopping, Fit, seed_everything, train_loop
+from lib.core.train import EarlyStopping, Fit, seed_everything, shuffled_batches, train_loop
 
 from .features import gradient_shap, label_free_gradient_shap
 from .models import (Autoencoder, BurgessDecoder, BurgessEncoder, DisentangledVAE, LstmDecoder, LstmEncoder,
@@ -54,22 +54,6 @@ CORRUPTIONS = {"R": lambda: identity, "D": lambda: gaussian_noise(0.3), "I": lam
 
 
 # ----------------------------------------------------------------------------- shared pieces of the loops
-
-def shuffled_batches(n: int, batch_size: int, generator: torch.Generator):
-    """(steps per epoch, ``batch(i)``): the indices of step i's batch, from a permutation of range(n) drawn
-    from ``generator`` at the first step of each epoch (the draws of the per-epoch loops it replaced)."""
-    steps = -(-n // batch_size)
-    order = None
-
-    def batch(i: int) -> torch.Tensor:
-        nonlocal order
-        if i % steps == 0:
-            order = torch.randperm(n, device=generator.device, generator=generator)
-        start = i % steps * batch_size
-        return order[start:start + batch_size]
-
-    return steps, batch
-
 
 def epoch_mean(losses, n: int, batch_size: int) -> float:
     """An epoch's training loss: its per-batch losses weighted by batch size (the last batch may be short)."""

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib.core.train import EarlyStopping, accuracy, train_classifier, train_loop
+from lib.core.train import EarlyStopping, accuracy, shuffled_batches, train_classifier, train_loop
 
 
 class Regression:
@@ -85,6 +85,16 @@ def test_a_checkpoint_of_a_longer_run_is_not_resumed(tmp_path):
 def test_loop_refuses_non_positive_counts(kwargs):
     with pytest.raises(ValueError):
         train_loop(lambda i: {}, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("n, batch_size", [(10, 3), (9, 3), (4, 8)])
+def test_shuffled_batches_draw_one_permutation_per_epoch(n, batch_size):
+    # the batches of the per-epoch loops they replaced: randperm(n).split(batch_size), epoch after epoch
+    steps, batch = shuffled_batches(n, batch_size, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    expected = [idx for _ in range(3) for idx in torch.randperm(n, generator=gen).split(batch_size)]
+    assert steps == len(expected) // 3
+    assert all(torch.equal(batch(i), idx) for i, idx in enumerate(expected))
 
 
 class Brightness(nn.Module):

@@ -21,16 +21,6 @@ def test_bernoulli_mask_drops_the_expected_share_of_pixels():
     assert (masked == 0).float().mean().item() == pytest.approx(0.2, abs=0.005)
 
 
-@pytest.mark.parametrize("n, batch_size", [(10, 3), (9, 3), (4, 8)])
-def test_shuffled_batches_draw_one_permutation_per_epoch(n, batch_size):
-    # the batches of the per-epoch loops they replaced: randperm(n).split(batch_size), epoch after epoch
-    steps, batch = training.shuffled_batches(n, batch_size, torch.Generator().manual_seed(3))
-    gen = torch.Generator().manual_seed(3)
-    expected = [idx for _ in range(3) for idx in torch.randperm(n, generator=gen).split(batch_size)]
-    assert steps == len(expected) // 3
-    assert all(torch.equal(batch(i), idx) for i, idx in enumerate(expected))
-
-
 def test_epoch_mean_weights_batches_by_size():
     assert training.epoch_mean([1.0, 2.0, 4.0], 7, 3) == pytest.approx((3 * 1 + 3 * 2 + 1 * 4) / 7)
 
