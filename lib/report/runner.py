@@ -304,8 +304,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def provenance(name: str) -> dict:
     """What a result was computed from: the git commit of the checkout (``-dirty`` when the library, the
-    notebooks or the profiles have uncommitted changes; None outside a git checkout) and the SHA-256 of the
-    notebook's ``.py`` source. Written into the page's metadata, its run-log entry and each of its records."""
+    notebooks or the profiles have uncommitted changes; None outside a git checkout), the SHA-256 of the
+    notebook's ``.py`` source and the library hash. Written into the page's metadata, its run-log entry and each of its records."""
     def git(*args) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30)
@@ -316,8 +316,8 @@ def provenance(name: str) -> dict:
     commit = git("rev-parse", "HEAD")
     if commit and git("status", "--porcelain", "--", "lib", "notebooks", "profiles"):
         commit += "-dirty"
-    return {"commit": commit,
-            "notebook_sha256": hashlib.sha256((NOTEBOOKS / f"{name}.py").read_bytes()).hexdigest()}
+    return {"commit": commit, "notebook_sha256": hashlib.sha256((NOTEBOOKS / f"{name}.py").read_bytes()).hexdigest(),
+            "library": library_hash()}
 
 
 def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[Path, Path] | None = None,
@@ -334,7 +334,7 @@ def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[
         record = json.loads(path.read_text())
         record["output"] = output
         if source:
-            record["provenance"] = source
+            record["provenance"] = {**record.get("provenance", {}), **source}
         # one "--" per file name, between output and record, so that the output can be read back from it
         new[f"{output}--{re.sub('-{2,}', '-', path.name)}"] = json.dumps(record, indent=1)
     swap_records(records_dir, output, new, page)

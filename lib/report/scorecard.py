@@ -1,25 +1,46 @@
-"""Render the book's scorecard page from the verdict records: ``python -m lib.report.scorecard``."""
+"""The book's generated pages, from the verdict records, the claims registries and the executed pages:
+``python -m lib.report.scorecard`` writes
+
+- ``book/scorecard.md``: the verdict rule, a summary row per claim page (with its status: current or run
+  with an older notebook or library) and every checked metric grouped by claim;
+- ``book/generated/claims-matrix.md`` and ``claims-matrix.png``: the claims at a glance (every claim of the
+  three papers and every extra experiment of the five reproductions; the landing page includes both);
+- ``book/generated/<paper>-claims.md``: a paper's checked metrics, per claim, for its chapter page.
+"""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .verdict import criterion_text, format_value, load_records
+import nbformat
 
-HEADER = """# Scorecard
+from .claims import FINDINGS, PAPERS, SOURCES, Row
+from .verdict import CONFIDENCE, SYMBOLS, format_value, load_records
 
-Every checked metric of every claim notebook, generated from the verdict records in `book/records/`
-by `python -m lib.report.scorecard` (do not edit by hand). *Ours* is the mean ± sample standard deviation over
-the seeds listed; the profile and device say how the number was produced. A claim page counts as
-reproduced when all its checked metrics are; the pages themselves say what a partial result means.
+RULE = f"""**How a verdict is reached.** Each checked metric has a criterion declared before the run, as data, in
+its paper's claims registry (`lib/<paper>/claims.py`): a direction and an absolute threshold, the
+preconditions it needs (a model that trained, a generator whose images carry their label) and the number of
+seeds. The verdict follows one rule everywhere:
+*inconclusive* when a precondition failed or fewer seeds ran than the metric needs (a single run of a random
+quantity is always inconclusive); otherwise *reproduced* when the one-sided {CONFIDENCE:.0%} confidence
+interval of the mean over seeds (Student's t) lies entirely on the passing side of the threshold, *not
+reproduced* when it lies entirely on the failing side, and *inconclusive* when it straddles the threshold.
+A deterministic metric is judged on its values. A verdict under the `cpu` profile is evidence about that
+budget only: the budget column gives it as a fraction of the paper's."""
+
+HEADER = f"""# Scorecard
+
+Generated from the verdict records in `book/records/` by `python -m lib.report.scorecard` (do not edit by
+hand). *Ours* is the mean ± sample standard deviation over the seeds run; *interval* is the one-sided
+{CONFIDENCE:.0%} bound the verdict uses. ⚠ marks a page executed from an older version of its notebook
+(its code is not today's) and records whose criterion was declared after they ran (*re-judged*).
+
+{RULE}
 """
 
-PAPERS = {"gce": "Generative Causal Explanations", "labelfree": "Label-Free Explainability",
-          "cgn": "Counterfactual Generative Networks (MNIST)"}
-
-DETAIL_HEADER = """| claim | metric | paper | reproductions | ours | criterion | verdict | profile, seeds, device, data |
-|---|---|---|---|---|---|---|---|
-"""
+STATUS = {"current": "current", "older library": "older library", "older notebook": "⚠ older notebook"}
+COLOURS = {"✓": "#4daf4a", "✅": "#4daf4a", "✗": "#e41a1c", "❌": "#e41a1c", "◐": "#ff9f1c", "❔": "#b0b0b0",
+           "·": "#ffffff", "": "#ffffff"}
 
 
 def _cell(value) -> str:
@@ -28,64 +49,216 @@ def _cell(value) -> str:
 
 
 def _page(record: dict) -> str:
-    return record.get("output", Path(record["notebook"]).stem)
+    return record["output"]
 
 
-def _paper(record: dict) -> str:
-    return PAPERS.get(_page(record).split("_")[0], "Other")
+def _paper(page: str) -> str:
+    return page.split("_")[0]
 
 
-def _detail_row(r: dict) -> str:
-    reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
-    verdict = "✅ reproduced" if r["passed"] else "❌ not reproduced"
-    run = f"{r['profile']}, seeds {r['seeds']}, {r['device']}" + (f"; {r['data']}" if r.get("data") else "")
-    return "| " + " | ".join([
-        f"[{_cell(r['claim'])}](executed/{_page(r)}.ipynb)",
-        _cell(r["metric"] + (f" ({r['note']})" if r["note"] else "")), _cell(r["paper"]),
-        _cell(reproductions), format_value(r["ours"]["mean"], r["ours"]["sd"]),
-        _cell(criterion_text(r)), verdict, _cell(run)]) + " |"
+def _budget(record: dict) -> str:
+    fraction = record.get("provenance", {}).get("budget_fraction")
+    return "–" if fraction is None else f"{fraction:.1%}" if fraction < 0.1 else f"{fraction:.0%}"
 
 
-def _summary(records: list[dict]) -> str:
-    """One row per claim page: how many of its metrics hold."""
-    pages: dict[str, list[dict]] = {}
+def _count(records: list[dict]) -> dict[str, int]:
+    return {v: sum(r["verdict"] == v for r in records) for v in SYMBOLS}
+
+
+def aggregate(records: list[dict]) -> str:
+    """One symbol for a group of metrics: ✅/❌/❔ when all share that verdict, ◐ for a mixture."""
+    counts = _count(records)
+    if not records:
+        return ""
+    for verdict, n in counts.items():
+        if n == len(records):
+            return SYMBOLS[verdict]
+    return "◐"
+
+
+def _counts_text(records: list[dict]) -> str:
+    counts = _count(records)
+    return " ".join(f"{n}{SYMBOLS[v]}" for v, n in counts.items() if n)
+
+
+def page_statuses(book: Path) -> dict[str, str]:
+    from .pages import status
+
+    pages = {}
+    for page in sorted((book / "executed").glob("*.ipynb")):
+        if not page.name.endswith((".partial.ipynb", ".failed.ipynb")):
+            pages[page.stem] = status(page, nbformat.read(page, as_version=4))
+    return pages
+
+
+def _values(record: dict) -> str:
+    return ", ".join(f"{v:.3g}" for v in record["ours"]["values"])
+
+
+def _interval(record: dict) -> str:
+    low, high = record["ours"].get("interval") or (None, None)
+    op = record["criterion"]["op"]
+    shown = {">=": [low], "<=": [high]}.get(op, [low, high])
+    return "–" if any(x is None for x in shown) else ", ".join(f"{x:.3g}" for x in shown)
+
+
+def _preconditions(record: dict) -> str:
+    return "; ".join(f"{p['name']} {'✓' if p['passed'] else '✗'}" for p in record.get("preconditions", [])) or "–"
+
+
+def _verdict(record: dict) -> str:
+    text = f"{SYMBOLS[record['verdict']]} {record['verdict']}"
+    if "rejudged" in record:
+        text += f" (⚠ re-judged; was {record['rejudged']['previous']['verdict']})"
+    return text
+
+
+def detail_table(records: list[dict], link_prefix: str = "executed/") -> str:
+    rows = ["| metric | paper | reproductions | ours (per seed) | mean ± sd | interval | criterion | preconditions "
+            "| verdict | page |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
-        pages.setdefault(_page(r), []).append(r)
-    claims = [group[0]["claim"] for group in pages.values()]
-    rows = ["| paper | claim page | profile | metrics reproduced | verdict |", "|---|---|---|---|---|"]
-    order = [*PAPERS.values(), "Other"]
-    for page, group in sorted(pages.items(), key=lambda item: (order.index(_paper(item[1][0])), item[0])):
-        held = sum(r["passed"] for r in group)
-        verdict = ("✅ reproduced" if held == len(group) else "❌ not reproduced" if held == 0
-                   else "◐ partly reproduced")
-        title = group[0]["claim"]
-        if claims.count(title) > 1 and "-" in page:  # one notebook run on several variants: name the run
-            title += f" ({page.split('-', 1)[1]})"
-        rows.append(f"| {_paper(group[0])} | [{_cell(title)}](executed/{page}.ipynb) | "
-                    f"{group[0]['profile']} | {held} of {len(group)} | {verdict} |")
+        reproductions = ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()) or None
+        rows.append("| " + " | ".join([
+            _cell(r["metric"] + (f" ({r['note']})" if r.get("note") else "")), _cell(r["paper"]), _cell(reproductions),
+            _values(r), format_value(r["ours"]["mean"], r["ours"]["sd"]), _interval(r), _cell(r["criterion_text"]),
+            _cell(_preconditions(r)), _verdict(r),
+            f"[{r['profile']}, {_budget(r)}]({link_prefix}{_page(r)}.ipynb)"]) + " |")
     return "\n".join(rows)
 
 
-def render(records: list[dict]) -> str:
+def by_claim(records: list[dict]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["claim_id"], []).append(r)
+    return groups
+
+
+def _summary(records: list[dict], statuses: dict[str, str]) -> str:
+    pages: dict[str, list[dict]] = {}
+    for r in records:
+        pages.setdefault(_page(r), []).append(r)
+    rows = ["| paper | claim page | profile, seeds | budget | page | verdicts | overall |", "|---|---|---|---|---|---|---|"]
+    order = list(PAPERS)
+    for page, group in sorted(pages.items(), key=lambda item: (order.index(_paper(item[0])), item[0])):
+        first = group[0]
+        rows.append(f"| {PAPERS[_paper(page)]} | [{_cell(first['claim'])}](executed/{page}.ipynb) | "
+                    f"{first['profile']}, {len(first['seeds'])} | {_budget(first)} | "
+                    f"{STATUS.get(statuses.get(page, ''), '–')} | {_counts_text(group)} | {aggregate(group)} |")
+    return "\n".join(rows)
+
+
+def render(records: list[dict], statuses: dict[str, str] | None = None) -> str:
+    statuses = statuses or {}
+    counts = _count(records)
+    total = ", ".join(f"{n} {v}" for v, n in counts.items())
     if not records:
-        return HEADER + "\n(no records yet)\n\n0 of 0 checked metrics reproduced.\n"
-    held = sum(r["passed"] for r in records)
-    parts = [HEADER, "\n## Summary by claim page\n\n", _summary(records),
-             f"\n\n{held} of {len(records)} checked metrics reproduced.\n"]
-    for paper in [*PAPERS.values(), "Other"]:
-        group = [r for r in records if _paper(r) == paper]
+        return HEADER + "\n(no records yet)\n"
+    rejudged = sum("rejudged" in r for r in records)
+    parts = [HEADER, f"\n**{len(records)} checked metrics:** {total}; {rejudged} re-judged after their run.\n",
+             "\n## Summary by claim page\n\n", _summary(records, statuses), "\n"]
+    for paper, title in PAPERS.items():
+        group = [r for r in records if _paper(_page(r)) == paper]
         if group:
-            parts.append(f"\n## {paper}\n\n" + DETAIL_HEADER + "\n".join(_detail_row(r) for r in group) + "\n")
+            parts.append(f"\n## {title}\n")
+            for claim_id, claim_records in by_claim(group).items():
+                parts.append(f"\n### {_cell(claim_records[0]['claim'])}\n\n`{claim_id}`: {_counts_text(claim_records)}\n\n"
+                             + detail_table(claim_records) + "\n")
     return "".join(parts)
 
 
+def paper_page(paper: str, records: list[dict]) -> str:
+    """A paper's checked metrics by claim, for inclusion in its chapter page (links relative to book/)."""
+    group = [r for r in records if _paper(_page(r)) == paper]
+    parts = [f"% Generated by `python -m lib.report.scorecard` from book/records/; do not edit by hand.\n"]
+    for claim_id, claim_records in by_claim(group).items():
+        parts.append(f"\n**{_cell(claim_records[0]['claim'])}** (`{claim_id}`: {_counts_text(claim_records)})\n\n"
+                     + detail_table(claim_records) + "\n")
+    return "".join(parts) if group else parts[0] + "\n(no records yet)\n"
+
+
+def _ours(row: Row, records: list[dict]) -> list[tuple[str, str, str]]:
+    """(symbol, text, page) per page that judges ``row``."""
+    pages: dict[str, list[dict]] = {}
+    for r in records:
+        if r["claim_id"] in row.claims:
+            pages.setdefault(_page(r), []).append(r)
+    return [(aggregate(group), f"{group[0]['profile']} {_budget(group[0])}", page) for page, group in sorted(pages.items())]
+
+
+def matrix(rows: list[Row], records: list[dict]) -> str:
+    """The claims matrix as a markdown table (links relative to book/)."""
+    legend = ", ".join(f"{symbol} {text}" for symbol, text in FINDINGS.items())
+    out = ["% Generated by `python -m lib.report.scorecard` from lib/<paper>/claims.py and book/records/; do not edit.\n",
+           f"Columns: what the paper and each reproduction (seeds 000–004) found ({legend}); *ours*: the verdict of "
+           "each of our pages that judge the claim (✅ all metrics reproduced, ❌ none, ❔ all inconclusive, "
+           "◐ a mixture), with its profile and budget as a fraction of the paper's.\n"]
+    for paper, title in PAPERS.items():
+        out += [f"\n**{title}**\n", "| claim | source | " + " | ".join(SOURCES) + " | ours |",
+                "|---|---|" + "---|" * len(SOURCES) + "---|"]
+        for row in (r for r in rows if r.paper == paper):
+            ours = _ours(row, records)
+            cell = ("not run: " + row.offline if row.offline else
+                    "; ".join(f"[{symbol} {text}](executed/{page}.ipynb)" for symbol, text, page in ours) or "not run yet")
+            out.append(f"| {_cell(row.text)} | {row.source} | " +
+                       " | ".join(row.found.get(source, "") for source in SOURCES) + f" | {cell} |")
+    return "\n".join(out) + "\n"
+
+
+def matrix_figure(rows: list[Row], records: list[dict], path: Path) -> None:
+    """The claims matrix as a grid of coloured cells (one symbol per source; ours: the mixture over pages)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import style
+
+    style.apply()
+    columns = [*SOURCES, "ours"]
+    height = 0.32 * len(rows) + 1.2
+    fig, ax = plt.subplots(figsize=(11, height))
+    for y, row in enumerate(rows):
+        ours = [symbol for symbol, _, _ in _ours(row, records)]
+        symbols = [row.found.get(source, "") for source in SOURCES]
+        symbols.append("" if row.offline or not ours else ours[0] if len(set(ours)) == 1 else "◐")
+        for x, symbol in enumerate(symbols):
+            ax.add_patch(plt.Rectangle((x, y), 0.95, 0.9, color=COLOURS.get(symbol, "#ffffff"), ec="#dddddd"))
+        if row.offline:
+            ax.text(len(SOURCES) + 0.47, y + 0.45, "offline", ha="center", va="center", fontsize=7, color="#777777")
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([x + 0.47 for x in range(len(columns))], columns)
+    ax.xaxis.tick_top()
+    ax.set_yticks([y + 0.45 for y in range(len(rows))],
+                  [f"{row.paper}: {row.text[:70]}" for row in rows], fontsize=7)
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[s]) for s in ("✓", "✗", "◐", "❔")]
+    ax.legend(handles, ["reproduced / shown", "not reproduced", "partly / mixed", "inconclusive"],
+              loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=4, frameon=False, fontsize=8)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    from .claims import all_rows
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", default="book/records")
-    parser.add_argument("--out", default="book/scorecard.md")
+    parser.add_argument("--book", default="book")
     args = parser.parse_args(argv)
-    Path(args.out).write_text(render(load_records(args.records)))
-    print(f"wrote {args.out}")
+    book = Path(args.book)
+    records = load_records(args.records)
+    (book / "scorecard.md").write_text(render(records, page_statuses(book)))
+    generated = book / "generated"
+    generated.mkdir(exist_ok=True)
+    rows = all_rows()
+    (generated / "claims-matrix.md").write_text(matrix(rows, records))
+    matrix_figure(rows, records, generated / "claims-matrix.png")
+    for paper in PAPERS:
+        (generated / f"{paper}-claims.md").write_text(paper_page(paper, records))
+    print(f"wrote {book / 'scorecard.md'}, the claims matrix and {len(PAPERS)} paper tables in {generated}")
 
 
 if __name__ == "__main__":

@@ -82,14 +82,17 @@ def format_value(mean: float | None, sd: float | None = None, digits: int = 3) -
     return f"{mean:.{digits}f}" + ("" if sd is None else f" ± {sd:.{digits}f}")
 
 
-OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "between": "in"}
+OPS = {">=": "≥", "<=": "≤", "between": "in"}
+VERDICTS = ("reproduced", "not reproduced", "inconclusive")
+SYMBOLS = {"reproduced": "✅", "not reproduced": "❌", "inconclusive": "❔"}
+CONFIDENCE = 0.95  # one-sided level of the interval over seeds
 
 
 @dataclass(frozen=True)
 class Criterion:
-    """A verdict's rule as data: the mean over seeds ``op`` ``threshold`` (an absolute number; ``[low, high]``
-    for "between"). ``label`` says where the threshold comes from ("paper − 0.015"); the text shown with a
-    verdict and the test that decides it are made from the same object, so they cannot drift apart."""
+    """What a metric must do for the claim to count as reproduced: ``op`` ``threshold`` (an absolute number;
+    ``[low, high]`` for "between"). ``label`` says where the threshold comes from ("paper − 0.015"). The
+    text shown with a verdict and the rule that decides it are made from the same object."""
     op: str
     threshold: float | tuple[float, float]
     label: str = ""
@@ -100,18 +103,20 @@ class Criterion:
         if (self.op == "between") != isinstance(self.threshold, tuple):
             raise ValueError("a 'between' criterion takes a (low, high) threshold, the others one number")
 
-    def passes(self, values) -> bool:
-        mean = summarise(values)[0]
+    def decide(self, low: float, high: float) -> str:
+        """The verdict for a quantity known to lie in [low, high]: reproduced when the whole range meets
+        the criterion, not reproduced when none of it does, inconclusive otherwise."""
         if self.op == ">=":
-            return mean >= self.threshold
-        if self.op == ">":
-            return mean > self.threshold
-        if self.op == "<=":
-            return mean <= self.threshold
-        if self.op == "<":
-            return mean < self.threshold
-        low, high = self.threshold
-        return low <= mean <= high
+            meets, fails = low >= self.threshold, high < self.threshold
+        elif self.op == "<=":
+            meets, fails = high <= self.threshold, low > self.threshold
+        else:
+            lo, hi = self.threshold
+            meets, fails = lo <= low and high <= hi, high < lo or low > hi
+        return "reproduced" if meets else "not reproduced" if fails else "inconclusive"
+
+    def holds(self, value: float) -> bool:
+        return self.decide(value, value) == "reproduced"
 
     def __str__(self) -> str:
         if self.op == "between":
@@ -122,6 +127,11 @@ class Criterion:
 
     def as_record(self) -> dict:
         return {"op": self.op, "threshold": list(self.threshold) if self.op == "between" else self.threshold}
+
+    @classmethod
+    def from_record(cls, record: dict, label: str = "") -> "Criterion":
+        threshold = record["threshold"]
+        return cls(record["op"], tuple(threshold) if record["op"] == "between" else float(threshold), label)
 
 
 def _number(x: float) -> str:
@@ -136,46 +146,97 @@ def at_most(threshold: float, label: str = "") -> Criterion:
     return Criterion("<=", float(threshold), label)
 
 
-def above(threshold: float, label: str = "") -> Criterion:
-    return Criterion(">", float(threshold), label)
-
-
-def below(threshold: float, label: str = "") -> Criterion:
-    return Criterion("<", float(threshold), label)
-
-
 def between(low: float, high: float, label: str = "") -> Criterion:
     return Criterion("between", (float(low), float(high)), label)
 
 
-class VerdictLog:
-    """Collects the checked metrics of one claim notebook and writes them as records."""
+def interval(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """One-sided ``confidence`` bounds of the mean over seeds, mean ∓ t(confidence, n − 1) · sd / √n: the
+    lower bound is the one a "≥" criterion is judged on, the upper bound the one a "≤" criterion is."""
+    from scipy.stats import t
 
-    def __init__(self, claim: str, notebook: str, profile: str, seeds, device: str, settings: dict,
-                 data: str = ""):
-        self.context = {"claim": claim, "notebook": notebook, "profile": profile, "seeds": list(seeds),
-                        "device": device, "settings": settings, "data": data}
+    mean, sd, n = summarise(values)
+    if n < 2:
+        return -math.inf, math.inf
+    half = float(t.ppf(confidence, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def judge(values, criterion: Criterion, *, deterministic: bool = False, seeds_needed: int = 2,
+          preconditions=()) -> str:
+    """The one verdict rule of the report.
+
+    - A failed precondition (``{"passed": False}``: a model that did not train, say) → inconclusive.
+    - A deterministic metric (no randomness between runs) is judged on its values as they are: reproduced
+      when every value meets the criterion, not reproduced when none does.
+    - A random metric needs ``seeds_needed`` (at least two) finite values; it is reproduced when the
+      one-sided 95% confidence interval of the mean over seeds (``interval``) lies entirely on the passing
+      side of the threshold, not reproduced when entirely on the failing side, inconclusive otherwise.
+    """
+    values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+    if any(not p["passed"] for p in preconditions) or not values or not all(map(math.isfinite, values)):
+        return "inconclusive"
+    if deterministic:
+        return criterion.decide(min(values), max(values))
+    if len(values) < max(2, seeds_needed):
+        return "inconclusive"
+    return criterion.decide(*interval(values))
+
+
+def rejudge(record: dict) -> str:
+    """The verdict of a stored record, from its own fields only (values, criterion, preconditions, kind)."""
+    return judge(record["ours"]["values"], Criterion.from_record(record["criterion"]),
+                 deterministic=record["deterministic"], seeds_needed=record["seeds_needed"],
+                 preconditions=record["preconditions"])
+
+
+class VerdictLog:
+    """Collects the checked metrics of one claim notebook, judges them with the claim's declared criteria
+    (``lib/<paper>/claims.py``) and writes them as records."""
+
+    def __init__(self, claim, notebook: str, profile: str, seeds, device: str, settings: dict,
+                 data: str = "", budget: float | None = None, budget_text: str = ""):
+        self.claim = claim
+        self.context = {"claim": claim.title, "claim_id": claim.key, "notebook": notebook, "profile": profile,
+                        "seeds": list(seeds), "device": device, "settings": settings, "data": data,
+                        "budget_fraction": budget, "budget": budget_text}
         self.records: list[dict] = []
+        self.preconditions: dict[str, dict] = {}
         self.checked: dict[str, float] = {}  # regression-checked quantities: name -> value of this run
         self.resolution: dict[str, float] = {}  # name -> smallest step, where the quantity moves in steps
         self.verdict_only: set[str] = set()
 
     def header(self, data: str = "", **details: str) -> None:
-        """Show the run header (profile, seeds, device, then data and one line per ``details`` item) and
-        remember ``data`` for the records."""
+        """Show the run header (profile, seeds, device, budget, then data and one line per ``details`` item)
+        and remember ``data`` for the records."""
         from IPython.display import Markdown, display
 
         c = self.context
         c["data"] = data or c["data"]
-        lines = [f"**Run:** profile `{c['profile']}`, seeds {c['seeds']}, device {c['device']}."]
+        budget = ("" if c["budget_fraction"] is None else
+                  f" Budget: {c['budget_fraction']:.1%} of the paper's" + (f" ({c['budget']})" if c["budget"] else "") + ".")
+        lines = [f"**Run:** profile `{c['profile']}`, seeds {c['seeds']}, device {c['device']}.{budget}"]
         lines += [f"**Data:** {c['data']}."] if c["data"] else []
         lines += [f"**{name.replace('_', ' ')}:** {text}" for name, text in details.items()]
         display(Markdown("  \n".join(lines)))
 
+    def criteria(self):
+        """The claim's declared criteria as a table (for the notebook's verdict section)."""
+        import pandas as pd
+
+        rows = [{"metric": m.name, "criterion": str(m.criterion), "seeds needed": 1 if m.deterministic else max(2, m.seeds),
+                 "preconditions": ", ".join(f"{p}: {self.claim.precondition(p).criterion}" for p in m.preconditions) or "–"}
+                for m in self.claim.metrics]
+        return pd.DataFrame(rows)
+
     def finish(self, records_dir: str | os.PathLike = "") -> None:
-        """Write the records (when the runner gave a folder) and show the verdict table."""
+        """Check that every declared metric was judged, write the records (when the runner gave a folder)
+        and show the verdict table."""
         from IPython.display import display
 
+        missing = [m.name for m in self.claim.metrics if m.name not in {r["metric"] for r in self.records}]
+        if missing:
+            raise RuntimeError(f"{self.claim.key}: declared metrics never checked: {missing}")
         if records_dir:
             self.save(records_dir)
         display(self.table())
@@ -184,24 +245,47 @@ class VerdictLog:
         """Add settings known only during the run (a measured accuracy a later step depends on) to the records."""
         self.context["settings"] = {**self.context["settings"], **values}
 
-    def check(self, metric: str, values, criterion: Criterion, paper=None, reproductions: dict | None = None,
-              note: str = "", check: str = "value", resolution: float = 0.0) -> dict:
-        """Judge one metric: our values (one per seed) against ``criterion``, and record it.
+    def precondition(self, name: str, values) -> dict:
+        """Measure a declared precondition (one value per seed); it holds when every seed meets its criterion."""
+        declared = self.claim.precondition(name)
+        values = _floats(values)
+        entry = {"name": name, "passed": bool(values) and all(declared.criterion.holds(v) for v in values),
+                 "values": values, "criterion": declared.criterion.as_record(),
+                 "criterion_text": str(declared.criterion)}
+        self.preconditions[name] = entry
+        return entry
 
-        ``check`` says what the smoke regression check compares: the mean ("value"), only the verdict
-        ("verdict", for machine-dependent numbers such as timings) or nothing ("none"); ``resolution`` is
-        the smallest step of a quantity that moves in steps (see ``tolerance``).
+    def check(self, metric: str, values, paper=None, reproductions: dict | None = None,
+              note: str = "", check: str = "value", resolution: float = 0.0) -> dict:
+        """Judge one metric, our values (one per seed), with the claim's declared criterion, and record it.
+
+        The metric's declared preconditions must have been measured (``precondition``) before. ``check``
+        says what the smoke regression check compares: the mean ("value"), only the verdict ("verdict",
+        for machine-dependent numbers such as timings) or nothing ("none"); ``resolution`` is the smallest
+        step of a quantity that moves in steps (see ``tolerance``).
         """
         if check not in ("value", "verdict", "none"):
             raise ValueError(f"check must be 'value', 'verdict' or 'none', not {check!r}")
-        values = values.tolist() if hasattr(values, "tolist") else values  # NumPy arrays and scalars
-        values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+        declared = self.claim.metric(metric)
+        unmeasured = [p for p in declared.preconditions if p not in self.preconditions]
+        if unmeasured:
+            raise RuntimeError(f"{metric!r}: measure its preconditions {unmeasured} before judging it")
+        values = _floats(values)
         mean, sd, n = summarise(values)
-        passed = criterion.passes(values)
-        record = {**self.context, "metric": metric, "paper": paper, "reproductions": reproductions or {},
-                  "ours": {"mean": mean, "sd": sd, "n": n, "values": values},
-                  "criterion": criterion.as_record(), "criterion_text": str(criterion), "passed": bool(passed),
-                  "verdict": "reproduced" if passed else "not reproduced", "note": note}
+        preconditions = [self.preconditions[p] for p in declared.preconditions]
+        verdict = judge(values, declared.criterion, deterministic=declared.deterministic,
+                        seeds_needed=declared.seeds, preconditions=preconditions)
+        low, high = interval(values) if not declared.deterministic else (min(values), max(values))
+        c = self.context
+        record = {**{k: v for k, v in c.items() if k not in ("budget_fraction", "budget")},
+                  "metric": metric, "paper": paper, "reproductions": reproductions or {},
+                  "ours": {"mean": mean, "sd": sd, "n": n, "values": values,
+                           "interval": [_finite_or_none(low), _finite_or_none(high)]},
+                  "criterion": declared.criterion.as_record(), "criterion_text": str(declared.criterion),
+                  "deterministic": declared.deterministic, "seeds_needed": declared.seeds,
+                  "preconditions": preconditions, "verdict": verdict, "note": note,
+                  "provenance": {"profile": c["profile"], "seeds": c["seeds"], "device": c["device"],
+                                 "budget_fraction": c["budget_fraction"], "budget": c["budget"]}}
         self.records.append(record)
         if check == "value":
             self.track(metric, mean, resolution)
@@ -255,7 +339,10 @@ class VerdictLog:
             "metric": r["metric"], "paper": r["paper"],
             "reproductions": ", ".join(f"{k}: {v}" for k, v in r["reproductions"].items()),
             "ours": format_value(r["ours"]["mean"], r["ours"]["sd"]),
-            "criterion": criterion_text(r), "verdict": r["verdict"]} for r in self.records])
+            "per seed": ", ".join(f"{v:.3g}" for v in r["ours"]["values"]),
+            "criterion": r["criterion_text"],
+            "preconditions": ", ".join(f"{p['name']} {'✓' if p['passed'] else '✗'}" for p in r["preconditions"]) or "–",
+            "verdict": f"{SYMBOLS[r['verdict']]} {r['verdict']}"} for r in self.records])
 
     def save(self, records_dir: str | os.PathLike) -> list[Path]:
         """Write one JSON file per record into ``records_dir`` (atomically); returns the paths."""
@@ -274,9 +361,13 @@ class VerdictLog:
         return paths
 
 
-def criterion_text(record: dict) -> str:
-    """The criterion as shown to readers; records written before criteria were data hold only the text."""
-    return record.get("criterion_text", record["criterion"])
+def _floats(values) -> list[float]:
+    values = values.tolist() if hasattr(values, "tolist") else values  # NumPy arrays and scalars
+    return [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None  # JSON has no infinity
 
 
 def load_records(records_dir: str | os.PathLike) -> list[dict]:
