@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 book: $(STAMP)  ## build the report from the stored, executed notebooks (nothing trains)
+	$(BIN)/python -m lib.report.pages
 	$(BIN)/python -m lib.report.scorecard
 	$(BIN)/python -m lib.report.toc
 	$(BIN)/python -m lib.report.runner --cost-table book/generated/costs.md

@@ -51,17 +51,20 @@ progress = True
 import numpy as np
 from IPython.display import display
 
-from lib.cgn import experiments, figures, reference
-from lib.report import above, at_least, at_most, start
+from lib.cgn import STYLE_SUBSTITUTE, claims, experiments, figures, reference
+from lib.report import start
+from lib.report.claims import lookup
 
 paper = reference.CGN_TABLE3["ablation"]["paper"]
-dev, log = start("CGN ablation: more counterfactual images help, counterfactuals per mask do not matter",
-                 "cgn_ablation", profile, seeds, device,
-                 {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "sizes": sizes, "ratios": ratios,
-                  "classifier_epochs": classifier_epochs, "n_test": n_test})
+settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "sizes": sizes, "ratios": ratios,
+            "classifier_epochs": classifier_epochs, "n_test": n_test}
+budget, budget_text = claims.budget_fraction(settings)
+dev, log = start(lookup(claims.CLAIMS, claims.key("cgn_ablation", variants)), "cgn_ablation", profile, seeds, device,
+                 settings, budget=budget, budget_text=budget_text)
 log.header(data="CGN trained on the MNIST training file with 10,000 images (a prefix of the official 60,000: "
                 f"reduced training set); test: first {n_test:,} of the official test split, random cues (seeded)",
-           CGN=f"{cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32).",
+           CGN=f"{cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32); style loss: "
+               f"{STYLE_SUBSTITUTE}.",
            Sets=f"{sizes} counterfactual images (paper: 10⁴, 10⁵, 10⁶), `no_cfs` {ratios} at {max(sizes):,}; "
                 f"classifier {classifier_epochs} epochs (paper: 10).")
 
@@ -89,29 +92,33 @@ display((100 * at_largest.pivot_table(index="variant", columns="no_cfs", values=
 
 # %% [markdown]
 # ## Verdict
-# Criteria, fixed before the runs: test accuracy at the largest size exceeds that at the smallest (the
-# paper's gain from 10⁴ to 10⁶ is +1.0, +18.7 and +34.4 points); the number of counterfactuals per mask
-# moves test accuracy by at most 5 points (largest minus smallest over `ratios`); where a size is one of
-# the paper's, test accuracy within 10 points of the paper's.
+# The criteria are declared in `lib/cgn/claims.py` (table below): per seed, test accuracy at the largest
+# size minus that at the smallest is positive (the paper's gain from 10⁴ to 10⁶ is +1.0, +18.7 and +34.4
+# points); the number of counterfactuals per mask moves test accuracy by at most 5 points (largest minus
+# smallest over `ratios`); at 10,000 images, the paper's smallest set, test accuracy within 10 points of
+# the paper's. The first two need classifiers that learned the shape (at the largest size, test accuracy
+# at least twice chance for every ratio): at chance, gains and spreads are noise, and the metric is
+# inconclusive. A metric is reproduced when the one-sided 95% interval of its mean over seeds lies on the
+# passing side; one seed is inconclusive.
 
 # %%
+display(log.criteria())
 small, large = min(sizes), max(sizes)
 for variant in variants:
     name = variant.replace("_", "-")
     test = {(size, ratio): experiments.per_seed(results, "test", 100, variant=variant, size=size, no_cfs=ratio)
             for size in sizes for ratio in ratios}
-    gain = np.subtract(test[large, 1], test[small, 1]).tolist()
-    log.check(f"{name}: test accuracy gain from {small:,} to {large:,} images [points]", gain,
-              above(0), paper=round(paper[variant][1_000_000] - paper[variant][10_000], 1),
-              note="paper: from 10⁴ to 10⁶ images")
     by_ratio = [test[large, ratio] for ratio in ratios]
-    log.check(f"{name}: spread of test accuracy over no_cfs {ratios} at {large:,} images [points]",
-              (np.max(by_ratio, axis=0) - np.min(by_ratio, axis=0)).tolist(), at_most(5),
-              note="paper: ratios 1, 5, 10, 20 similar (no numbers)")
-    for size in sizes:
-        if size in paper[variant]:
-            log.check(f"{name}: test accuracy at {size:,} images [%]", test[size, 1],
-                      at_least(paper[variant][size] - 10, "paper − 10"), paper=paper[variant][size])
+    log.precondition(claims.ablation_learned(variant), np.min(by_ratio, axis=0).tolist())
+    log.check(f"{name}: test accuracy gain from the smallest to the largest set [points]",
+              np.subtract(test[large, 1], test[small, 1]).tolist(),
+              paper=round(paper[variant][1_000_000] - paper[variant][10_000], 1),
+              note=f"from {small:,} to {large:,} images; paper: from 10⁴ to 10⁶")
+    log.check(f"{name}: spread of test accuracy over no_cfs at the largest set [points]",
+              (np.max(by_ratio, axis=0) - np.min(by_ratio, axis=0)).tolist(),
+              note=f"no_cfs {ratios} at {large:,} images; paper: ratios 1, 5, 10, 20 similar (no numbers)")
+    if 10_000 in sizes:
+        log.check(f"{name}: test accuracy at 10,000 images [%]", test[10_000, 1], paper=paper[variant][10_000])
 log.finish(records_dir)
 
 # %% [markdown]

@@ -32,10 +32,10 @@
 # and the downstream test accuracy of the invariant classifier (`lib.cgn.fit_invariant_classifier`)
 # trained on counterfactuals of each CGN and tested on the variant's randomised test split.
 #
-# **How to read the numbers.** Every number comes from this run (profile, seeds, steps and device printed
-# below). The `smoke` parameters below train for a few dozen steps: images are noise and the verdicts are
-# regression checks. The report shows the `cpu` profile (far fewer steps than the paper's ~47k: say so
-# wherever a number is used).
+# **How to read the numbers.** Every number comes from this run (profile, seeds, steps, device and budget
+# printed below). The `smoke` parameters below train for a few dozen steps: images are noise and the
+# verdicts are regression checks. The report shows the `cpu` profile (far fewer steps than the paper's
+# ~47k: say so wherever a number is used).
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
@@ -56,17 +56,20 @@ classifier_epochs = 1      # epochs of each invariant classifier (paper 10)
 # %%
 from IPython.display import display
 
-from lib.cgn import PAPER_STEPS, default_losses, experiments, figures, reference
-from lib.report import at_least, start
+from lib.cgn import PAPER_STEPS, STYLE_SUBSTITUTE, claims, default_losses, experiments, figures, reference
+from lib.report import start
+from lib.report.claims import lookup
 
 configs = {experiments.ALL_LOSSES: {}, **{f"no {name.replace('_', ' ')}": {name: 0.0} for name in ablations}}
-dev, log = start(f"CGN claim 2: every loss is needed ({variant} MNIST)", "cgn_losses", profile, seeds, device,
-                 {"variant": variant, "cgn_steps": cgn_steps, "ngf": ngf, "n_counterfactuals": n_counterfactuals,
-                  "classifier_epochs": classifier_epochs, "n_per_class": n_per_class})
+settings = {"variant": variant, "cgn_steps": cgn_steps, "ngf": ngf, "n_counterfactuals": n_counterfactuals,
+            "classifier_epochs": classifier_epochs, "n_per_class": n_per_class}
+budget, budget_text = claims.budget_fraction(settings)
+dev, log = start(lookup(claims.CLAIMS, f"cgn_losses/{variant}"), "cgn_losses", profile, seeds, device, settings,
+                 budget=budget, budget_text=budget_text)
 log.header(data=f"{variant} MNIST; training split from the MNIST training file with 10,000 images (a prefix of the "
                 "official 60,000: reduced training set); randomised test split from the official test set",
            CGN=f"{cgn_steps} steps of batch 16 (paper: {PAPER_STEPS:,}), base width {ngf}; default loss weights "
-               f"{default_losses(variant)}.",
+               f"{default_losses(variant)}; style loss: {STYLE_SUBSTITUTE}.",
            Configurations=f"{list(configs)}.",
            Invariant_classifier=f"{n_counterfactuals:,} counterfactuals (paper 50,000), {classifier_epochs} epochs "
                                 "(paper 10).")
@@ -105,19 +108,27 @@ display(results.groupby("configuration", sort=False).mean(numeric_only=True).dro
 
 # %% [markdown]
 # ## Verdict
-# Criteria were fixed before running. Switching a loss off *degrades* the CGN when, relative to the CGN
-# with all losses (means over seeds), the invariant classifier's test accuracy falls by at least 5 points,
-# or at least two more digit masks are broken, or the shape accuracy on the masks falls by at least 0.1.
-# The claim holds for a loss when switching it off degrades the CGN; the paper (ImageNet) and seed 004
-# (ImageNet-mini) found this for every loss, on MNIST nobody has measured it.
+# The criteria are declared in `lib/cgn/claims.py` (table below). Per seed, against the CGN with all losses
+# trained from the same seed, switching a loss off *degrades* the CGN when the invariant classifier's test
+# accuracy falls by at least 5 points, when at least two more digit masks are broken, or when the shape
+# accuracy on the masks falls by at least 0.1; each is a metric of its own. A drop in test accuracy needs a
+# reference classifier that learned the shape (test accuracy at least twice chance), broken masks need a
+# reference CGN with at least five intact masks and a shape classifier that recognises real digits:
+# otherwise the metric is inconclusive, as is a single seed. The paper (ImageNet) and seed 004
+# (ImageNet-mini) found every loss needed; on MNIST nobody has measured it.
 
 # %%
+display(log.criteria())
+reference_run = results[results.configuration == experiments.ALL_LOSSES].sort_values("seed")
+log.precondition(claims.SHAPE_CLASSIFIER.name, classifier_acc)
+log.precondition(claims.ALL_LOSSES_LEARNED.name, reference_run["classifier test accuracy"].tolist())
+log.precondition(claims.ALL_LOSSES_MASKS.name, reference_run["intact masks"].tolist())
 for name in list(configs)[1:]:
-    drops, criterion, note = experiments.loss_degradation(results, name)
-    log.check(f"{name}: drop in invariant-classifier test accuracy", drops, criterion, note=note)
-log.check("all losses: invariant-classifier test accuracy",
-          results.loc[results.configuration == experiments.ALL_LOSSES, "classifier test accuracy"].tolist(),
-          at_least(0.5, "chance 0.1: the reference run teaches shape"),
+    change = experiments.loss_changes(results, name)
+    log.check(f"{name}: drop in invariant-classifier test accuracy", change["test accuracy"])
+    log.check(f"{name}: more broken digit masks (of 10)", change["broken masks"], resolution=1 / len(seeds))
+    log.check(f"{name}: drop in shape accuracy on the masks", change["shape accuracy"])
+log.check("all losses: invariant-classifier test accuracy", reference_run["classifier test accuracy"].tolist(),
           paper=reference.CGN_TABLE3["table"]["paper"][variant]["CGN"][1] / 100,
           note="the configuration the others are compared with; the paper's number is for 50k counterfactuals of a "
                "fully trained CGN and 10 classifier epochs")

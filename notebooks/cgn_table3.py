@@ -31,7 +31,8 @@
 # The CGN is the one of the claim-1 notebooks (same settings, same cache entry); the GAN is seed 004's
 # baseline (DCGAN-style conditional generator, the original's linear discriminator, BCE).
 #
-# **How to read the numbers.** Every number comes from this run (profile, seeds and device printed below).
+# **How to read the numbers.** Every number comes from this run (profile, seeds, device and budget printed
+# below).
 # "train" is the accuracy on the classifier's own training set (as the original code prints it); "real
 # train" is the accuracy on the real biased training images, which shows whether generated data carried
 # the label at all. Data: our MNIST training file has 10,000 images (a prefix of the official 60,000; the
@@ -57,19 +58,21 @@ progress = True
 import numpy as np
 from IPython.display import display
 
-from lib.cgn import experiments, figures, reference
-from lib.report import at_least, at_most, start
+from lib.cgn import STYLE_SUBSTITUTE, claims, experiments, figures, reference
+from lib.report import start
+from lib.report.claims import lookup
 
 numbers = reference.CGN_TABLE3["table"]
-dev, log = start("CGN claim 3: counterfactual data make classifiers robust (Table 3)", "cgn_table3", profile,
-                 seeds, device, {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps,
-                                 "n_original": n_original, "n_generated": n_generated,
-                                 "classifier_epochs": classifier_epochs, "n_test": n_test})
+settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps, "n_original": n_original,
+            "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_test": n_test}
+budget, budget_text = claims.budget_fraction(settings)
+dev, log = start(lookup(claims.CLAIMS, claims.key("cgn_table3", variants)), "cgn_table3", profile, seeds, device,
+                 settings, budget=budget, budget_text=budget_text)
 log.header(data=f"MNIST training file with 10,000 images (a prefix of the official 60,000: reduced training set); "
                 f"first {n_original:,} used as original data; test: first {n_test:,} of the official test split, "
                 f"random cues drawn once (seeded)",
-           Generators=f"CGN {cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32); "
-                      f"GAN {gan_steps} steps.",
+           Generators=f"CGN {cgn_steps} steps, base width {cgn_ngf} (paper: about 46,875 steps, width 32), style "
+                      f"loss: {STYLE_SUBSTITUTE}; GAN {gan_steps} steps.",
            Classifier_data_and_schedule=f"{n_original:,} original and {n_generated:,} generated images per set "
                                         f"(paper: 50,000), {classifier_epochs} epochs (paper: 10).")
 
@@ -105,35 +108,40 @@ fig = figures.accuracy_bars(results, numbers)
 
 # %% [markdown]
 # ## Verdict
-# Criteria, fixed before the runs (accuracies in percent): trained on original or GAN data the classifier's
-# test accuracy stays at most 50% on colored and at most 20% on double-colored and wildlife MNIST (the
-# cue, not the shape, was learnt); the GAN's images carry the label (a classifier trained on them reaches
-# 90% on the real biased training images, as the paper's GAN row implies); trained on CGN data the test
-# accuracy is within 10 points of the paper's and at least 25 points above the original data's; original
-# + CGN data is also at least 25 points above the original data's.
+# The criteria are declared in `lib/cgn/claims.py` (table below; accuracies in percent). Trained on
+# original or GAN data the classifier's test accuracy stays at most 50% on colored and at most 20% on
+# double-colored and wildlife MNIST (the cue, not the shape, was learnt); trained on CGN data the test
+# accuracy is within 10 points of the paper's and at least 25 points above the original data's (per seed);
+# original + CGN data is also at least 25 points above the original data's. Preconditions: the
+# original-data classifier trained (at least twice chance on the real training images), and the GAN's
+# images carry the label (a classifier trained on them reaches 90% on the real biased training images, as
+# the paper's GAN row implies); where one fails, its row is inconclusive. A metric is reproduced when the
+# one-sided 95% interval of its mean over seeds lies on the passing side; one seed is inconclusive.
 
 # %%
+display(log.criteria())
 paper, seed004 = numbers["paper"], numbers["seed 004"]
 for variant in variants:
-    name, ceiling = variant.replace("_", "-"), 50 if variant == "colored" else 20
+    name = variant.replace("_", "-")
     original, cgn = (experiments.per_seed(results, "test", 100, variant=variant, data=d) for d in ("original", "CGN"))
+    real_train = {d: experiments.per_seed(results, "real train", 100, variant=variant, data=d)
+                  for d in ("original", "GAN")}
+    log.precondition(claims.original_trained(variant), real_train["original"])
+    log.precondition(claims.gan_carries_label(variant), real_train["GAN"])
+    log.track(f"{name}: GAN data, accuracy on the real training images [%]", real_train["GAN"])
     for data in ("original", "GAN"):
         log.check(f"{name}: {data} data, test accuracy [%]",
-                  experiments.per_seed(results, "test", 100, variant=variant, data=data), at_most(ceiling),
+                  experiments.per_seed(results, "test", 100, variant=variant, data=data),
                   paper=paper[variant][data][1], reproductions={"seed 004": seed004[variant][data][1]})
-    log.check(f"{name}: GAN data, accuracy on the real training images [%]",
-              experiments.per_seed(results, "real train", 100, variant=variant, data="GAN"), at_least(90),
-              note="the GAN's images carry the label; the paper's GAN row has 99.8–100% training accuracy")
-    log.check(f"{name}: CGN data, test accuracy [%]", cgn, at_least(paper[variant]["CGN"][1] - 10, "paper − 10"),
-              paper=paper[variant]["CGN"][1], reproductions={
-                  "seed 004": seed004[variant]["CGN"][1],
-                  "seed 004, 5 seeds": reference.CGN_TABLE3["cgn_test_5_seeds"]["seed 004"][variant][0]})
+    log.check(f"{name}: CGN data, test accuracy [%]", cgn, paper=paper[variant]["CGN"][1], reproductions={
+        "seed 004": seed004[variant]["CGN"][1],
+        "seed 004, 5 seeds": reference.CGN_TABLE3["cgn_test_5_seeds"]["seed 004"][variant][0]})
     log.check(f"{name}: CGN minus original data, test accuracy [points]", np.subtract(cgn, original).tolist(),
-              at_least(25), paper=round(paper[variant]["CGN"][1] - paper[variant]["original"][1], 1),
+              paper=round(paper[variant]["CGN"][1] - paper[variant]["original"][1], 1),
               reproductions={"seed 004": round(seed004[variant]["CGN"][1] - seed004[variant]["original"][1], 1)})
     both = experiments.per_seed(results, "test", 100, variant=variant, data="original + CGN")
     log.check(f"{name}: original + CGN minus original data, test accuracy [points]",
-              np.subtract(both, original).tolist(), at_least(25), reproductions={
+              np.subtract(both, original).tolist(), reproductions={
                   "seed 004": round(seed004[variant]["original + CGN"][1] - seed004[variant]["original"][1], 1)})
 log.finish(records_dir)
 

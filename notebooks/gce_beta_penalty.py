@@ -29,7 +29,9 @@
 # per-factor β flow, how often sweeping a β changes the decision, how much accuracy drops when a β is removed)
 # **without hurting** the causal term I(α; Ŷ) or the data term D = SSE + KL. The `dataset` parameter picks
 # one of the paper's settings (MNIST 3/8 with K = 1, L = 7, λ = 0.05 by default); every γ is trained with
-# the same seeds, so the comparison is paired.
+# the same seeds, so the comparison is paired. Removal can only be shown where there is leakage: if the
+# unpenalised explainer's β flows are already too small to tell from zero, the removal metrics are
+# inconclusive and only "without hurting" (and "the β sweeps and ablations do not get worse") is judged.
 #
 # **Which penalty, and why.** We penalise the *joint* flow of all β factors, I(β; Ŷ), estimated exactly like
 # the causal term with the roles swapped (β takes Nα values, α is resampled Nβ times for each;
@@ -72,15 +74,18 @@ import numpy as np
 from IPython.display import display
 
 from lib.core.data import image_splits
-from lib.gce import experiments, figures
-from lib.report import at_least, at_most, start
+from lib.gce import claims, experiments, figures
+from lib.report import start
+from lib.report.claims import lookup
 
 gammas, judged_gamma = [float(g) for g in gammas], float(judged_gamma)
 assert gammas[0] == 0 and judged_gamma in gammas, "gammas must start with 0 and contain judged_gamma"
+assert judged_gamma == claims.JUDGED_GAMMA, f"the registry judges γ = {claims.JUDGED_GAMMA}, fixed before running"
 settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, n_alpha, n_beta, gammas=gammas,
                                     judged_gamma=judged_gamma, eval=f"{eval_n_alpha} x {eval_n_beta} QMC")
-dev, log = start(f"GCE beyond the paper ({dataset}): a β-flow penalty removes β leakage without hurting D",
-                 "gce_beta_penalty", profile, seeds, device, settings)
+fraction, budget = claims.budget(settings, dataset)
+dev, log = start(lookup(claims.CLAIMS, f"gce_beta_penalty/{dataset}"), "gce_beta_penalty", profile, seeds, device,
+                 settings, budget=fraction, budget_text=f"{budget}, for each γ")
 data = image_splits(settings["dataset"], settings["classes"], device=dev)
 log.header(data=data.note, **experiments.header_lines(data, settings, dataset),
            Penalty=f"γ ∈ {gammas} (judged: γ = {judged_gamma}), Nα × Nβ as for the causal term (paper: none)",
@@ -146,26 +151,31 @@ for gamma in dict.fromkeys([0.0, judged_gamma]):
 
 # %% [markdown]
 # ## Verdict
-# Criteria were fixed before running. Each compares the judged γ with γ = 0 seed by seed (the values are
-# per-seed differences or ratios). The penalty **removes leakage** if the largest per-factor β flow falls
-# to at most half its unpenalised value, or below the plain-MC bias bound (M − 1)/(2·Nβ) at the evaluation
-# Nβ (a flow that small cannot be told from zero), and if neither the largest β sweep change rate nor the
-# largest β ablation drop goes up. It **does not hurt** if I(α; Ŷ) keeps at least 95% of its unpenalised
-# value and D rises by at most 5%. "reproduced" in the table means the criterion holds.
+# Criteria are declared in `lib/gce/claims.py` before the runs (table below). Each compares the judged γ with
+# γ = 0 seed by seed (the values are per-seed differences or ratios with fixed thresholds). The penalty
+# **removes leakage** if the largest per-factor β flow at the judged γ is at most half its unpenalised value
+# and below the paper's plain-MC bias bound (M − 1)/(2·Nβ) at Nβ = 25, a flow the paper's estimator cannot
+# tell from zero. Both need leakage to remove: where the largest β flow at γ = 0 is already below that bound
+# on some seed, they are inconclusive (a criterion that holds without the penalty says nothing about it).
+# Whether or not there is leakage, neither the largest β sweep change rate nor the largest β ablation drop may
+# go up (per-seed change ≤ 0). The penalty **does not hurt** if I(α; Ŷ) keeps at least 95% of its
+# unpenalised value and D rises by at most 5%. A metric is reproduced when the one-sided 95% interval of its
+# mean over seeds lies on the passing side (one seed: inconclusive).
 
 # %%
+display(log.criteria())
 judged, base = table.xs(judged_gamma, level="γ"), table.xs(0.0, level="γ")
-floor, base_leak = (n_classes - 1) / (2 * eval_n_beta), base["largest β flow"].mean()
+log.precondition(claims.LEAKAGE, base["largest β flow"])
 log.check(f"largest β flow at γ = {judged_gamma} [nats]", judged["largest β flow"],
-          at_most(max(0.5 * base_leak, floor), "max(0.5 × value at γ = 0, MC bias bound)"),
-          note=f"γ = 0: {base_leak:.4f}; bias bound {floor:.4f}; per-factor flows, randomised QMC")
+          note=f"γ = 0: {base['largest β flow'].mean():.4f}; per-factor flows, randomised QMC")
+log.check(f"largest β flow, γ = {judged_gamma} − 0.5 × γ = 0 [nats]",
+          judged["largest β flow"] - 0.5 * base["largest β flow"])
 log.check(f"β sweep: change in largest change rate, γ = {judged_gamma} − γ = 0",
-          judged["β sweep: largest change rate"] - base["β sweep: largest change rate"], at_most(0))
+          judged["β sweep: largest change rate"] - base["β sweep: largest change rate"])
 log.check(f"change in largest β ablation drop, γ = {judged_gamma} − γ = 0",
-          judged["largest β ablation drop"] - base["largest β ablation drop"], at_most(0.01),
-          note="accuracy points as fractions")
-log.check(f"I(α; Ŷ) ratio, γ = {judged_gamma} / γ = 0", judged["I(α; Ŷ)"] / base["I(α; Ŷ)"], at_least(0.95))
-log.check(f"D ratio, γ = {judged_gamma} / γ = 0", judged["D"] / base["D"], at_most(1.05))
+          judged["largest β ablation drop"] - base["largest β ablation drop"], note="accuracy points as fractions")
+log.check(f"I(α; Ŷ) ratio, γ = {judged_gamma} / γ = 0", judged["I(α; Ŷ)"] / base["I(α; Ŷ)"])
+log.check(f"D ratio, γ = {judged_gamma} / γ = 0", judged["D"] / base["D"])
 log.finish(records_dir)
 
 # %% [markdown]

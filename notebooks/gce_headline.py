@@ -27,8 +27,9 @@
 # reports its accuracy; trains the GCE for each seed and shows its loss curves; draws latent sweeps
 # framed in the colour of the classifier's decision and *measures* how often the decision changes along
 # each latent; estimates the per-factor information flow and the per-factor ablation accuracy; and ends
-# with a verdict table against the paper and seed 000 (the reproduction that reports per-factor numbers).
-# Seeds 001 and 002 confirm the sweeps qualitatively on all three data sets but report no per-factor numbers.
+# with a verdict table against the paper and, for Fashion-MNIST, seed 000 (the only per-factor numbers in a
+# reproduction report: its Figure 3). The reproductions confirm the sweeps qualitatively but report no other
+# per-factor numbers.
 #
 # **How to read the numbers.** Every number below comes from this run, whose profile, seeds and device
 # are printed in the next cells. The parameters cell holds the quick `smoke` profile used by CI; the
@@ -56,13 +57,16 @@ import numpy as np
 from IPython.display import display
 
 from lib.core.data import image_splits
-from lib.gce import experiments, figures, reference
-from lib.report import at_least, at_most, between, start
+from lib.gce import claims, experiments, figures, reference
+from lib.report import start
+from lib.report.claims import lookup
 
 settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, n_alpha, n_beta)
 paper = {key: value.get("paper") for key, value in reference.GCE_NUMBERS[dataset].items()}
 seed000 = reference.seed000_measures(dataset)
-dev, log = start(f"GCE {dataset}: α flips the decision, β does not", "gce_headline", profile, seeds, device, settings)
+fraction, budget = claims.budget(settings, dataset)
+dev, log = start(lookup(claims.CLAIMS, f"gce_headline/{dataset}"), "gce_headline", profile, seeds, device, settings,
+                 budget=fraction, budget_text=budget)
 data = image_splits(settings["dataset"], settings["classes"], device=dev)
 log.header(data=data.note, **experiments.header_lines(data, settings, dataset))
 k, n_classes = settings["k"], len(settings["classes"])
@@ -126,7 +130,7 @@ fig = figures.factor_bars(runs.table, "change rate", "rows whose decision change
 # %% [markdown]
 # ## Information flow per factor
 # For each latent i, z_i takes Nα values and all other latents Nβ values each; the plug-in estimate of
-# I(z_i; Ŷ) in nats. Red marks: seed 000's bar chart. The plug-in estimate is biased upwards: for a factor
+# I(z_i; Ŷ) in nats. Red marks (Fashion-MNIST only): seed 000's bar chart. The plug-in estimate is biased upwards: for a factor
 # with no effect on the decision it is of the order of (M − 1)/(2·Nβ) nats (0.02 for two classes and the
 # paper's Nβ = 25), so small β flows are compared with that floor, printed below, rather than with zero.
 
@@ -146,30 +150,31 @@ fig = figures.factor_bars(runs.table, "removed", "accuracy with factor removed",
 
 # %% [markdown]
 # ## Verdict
-# Criteria were fixed before running: α must flip the decision in at least 75% of sweep rows and each β in
-# at most 25%; α's flow must reach 90% of the paper's end-of-training value, and the largest β flow must
-# stay below 10% of α's; removing α must cost at least 25 points of accuracy and removing any β at most
-# 5 points relative to the re-encoded data. Where the paper gives no number (ten-class MNIST, run only by
-# seed 002), the classifier must reach 97% and α's flow half of ln M, and D is reported without a verdict.
+# Criteria are declared in `lib/gce/claims.py` before the runs they judge (table below): α must flip the
+# decision in at least 75% of sweep rows and each β in at most 25%; α's flow must reach 90% of the paper's
+# end-of-training value, and the largest β flow must stay below 10% of α's; removing α must cost at least 25
+# points of accuracy and removing any β at most 5 points relative to the re-encoded data; D within 25% of the
+# paper's. Where the paper gives no number (ten-class MNIST, run only by seed 002), the classifier must reach
+# 97% and α's flow half of ln M, and D is reported without a verdict. The explainer's metrics need a classifier
+# above chance + 0.25 on every seed (else inconclusive). A metric is reproduced when the one-sided 95%
+# interval of its mean over seeds lies on the passing side (one seed: inconclusive).
 
 # %%
+display(log.criteria())
+log.precondition(claims.TRAINED, table["accuracy"])
 acc, flow, d = (paper.get(key) for key in ("classifier_accuracy", "final_flow", "final_D"))
-log.check("classifier validation accuracy", table["accuracy"], paper=acc,
-          criterion=at_least(0.97) if acc is None else at_least(acc - 0.015, "paper − 0.015"))
-log.check("α sweep: rows whose decision changes", table["α sweep: smallest change rate"], at_least(0.75),
+log.check("classifier validation accuracy", table["accuracy"], paper=acc)
+log.check("α sweep: rows whose decision changes", table["α sweep: smallest change rate"],
           note="fraction of validation rows, offsets −3…3")
-log.check("β sweep: largest fraction of rows whose decision changes", table["β sweep: largest change rate"],
-          at_most(0.25))
-log.check("end-of-training I(α; Ŷ) [nats]", table["training I(α; Ŷ)"], paper=flow,
-          criterion=at_least(0.5 * np.log(n_classes), "0.5 × ln M") if flow is None
-          else at_least(0.9 * flow, "0.9 × paper"))
-log.check("largest β flow / smallest α flow", table["β leak"], at_most(0.10), reproductions=seed000["β leak"])
-log.check("accuracy drop when α is removed", table["α ablation drop"], at_least(0.25),
-          reproductions=seed000["α ablation drop"], note="the smallest drop over the α factors")
-log.check("largest accuracy drop when a β is removed", table["largest β ablation drop"], at_most(0.05),
+log.check("β sweep: largest fraction of rows whose decision changes", table["β sweep: largest change rate"])
+log.check("end-of-training I(α; Ŷ) [nats]", table["training I(α; Ŷ)"], paper=flow)
+log.check("largest β flow / smallest α flow", table["β leak"], reproductions=seed000["β leak"])
+log.check("accuracy drop when α is removed", table["α ablation drop"], reproductions=seed000["α ablation drop"],
+          note="the smallest drop over the α factors")
+log.check("largest accuracy drop when a β is removed", table["largest β ablation drop"],
           reproductions=seed000["largest β ablation drop"])
 if d is not None:
-    log.check("data term D (SSE + KL per sample)", table["D"], between(0.75 * d, 1.25 * d, "paper ± 25%"), paper=d)
+    log.check("data term D (SSE + KL per sample)", table["D"], paper=d)
 for term in ("SSE", "KL"):  # regression-checked only: D's two terms move apart when their balance changes
     log.track(f"end-of-training {term}", table[term].tolist())
 log.finish(records_dir)

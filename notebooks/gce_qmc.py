@@ -64,24 +64,28 @@ progress = True
 from IPython.display import display
 
 from lib.core.data import image_splits
+from lib.gce import claims, experiments, figures
 from lib.gce import estimators as est
-from lib.gce import experiments, figures
 from lib.gce.toys import WEIGHTS, quadrature_flow
-from lib.report import at_most, between, start
+from lib.report import start
+from lib.report.claims import lookup
 
 mc_budget, qmc_budget, budgets = tuple(mc_budget), tuple(qmc_budget), [tuple(b) for b in budgets]
+assert mc_budget in budgets and qmc_budget in budgets, "the error curves must include both training budgets"
 settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, *mc_budget, mc_budget=list(mc_budget),
                                     qmc_budget=list(qmc_budget), budgets=[list(b) for b in budgets],
                                     repetitions=repetitions, reference_budget=reference_budget,
                                     gradient_budget=gradient_budget)
-claim = f"GCE beyond the paper ({dataset}): QMC information flow is as good at 5–10× fewer samples"
-dev, log = start(claim, "gce_qmc", profile, seeds, device, settings)
+fraction, budget = claims.budget(settings, dataset)
+dev, log = start(lookup(claims.CLAIMS, f"gce_qmc/{dataset}"), "gce_qmc", profile, seeds, device, settings,
+                 budget=fraction, budget_text=f"{budget} (MC full; three explainers per seed)")
 data = image_splits(settings["dataset"], settings["classes"], device=dev)
 log.header(data=data.note, **experiments.header_lines(data, settings, dataset),
            Budgets=f"full {est.budget_label(mc_budget)} (plain MC), reduced {est.budget_label(qmc_budget)} (QMC, and "
            f"plain MC as the control): {est.samples(mc_budget) / est.samples(qmc_budget):.1f}× fewer samples",
            Estimator_study=f"budgets {[est.budget_label(b) for b in budgets]}, {repetitions} repetitions each, "
-           f"reference {est.budget_label(reference_budget)} QMC (twice); toy case {toy_repetitions} repetitions")
+           f"reference {est.budget_label(reference_budget)} QMC (twice); toy case {toy_repetitions} repetitions "
+           f"per seed")
 
 # %% [markdown]
 # ## 1. The toy case with a known answer
@@ -89,12 +93,13 @@ log.header(data=data.note, **experiments.header_lines(data, settings, dataset),
 # (`lib.gce.toys`). Then I(α; Ŷ) is a pair of one-dimensional integrals, computed by Gauss–Hermite quadrature
 # (0.2590 nats).
 # The reference notes report RMSEs over 200 repetitions of 0.022 (100 × 25) and 0.046 (25 × 10) for plain
-# Monte Carlo and 0.003 and 0.015 for this QMC scheme.
+# Monte Carlo and 0.003 and 0.015 for this QMC scheme. Each seed repeats the study with its own draws (the
+# table shows the means over seeds), so the ratios judged below have one value per seed.
 
 # %%
-toy = est.toy_study(budgets, toy_repetitions)
+toy = est.toy_study(budgets, toy_repetitions, seeds)
 print(f"true I(α; Ŷ) = {quadrature_flow(*WEIGHTS)[0]:.4f} nats (quadrature)")
-display(toy.pivot(index=["samples", "budget"], columns="sampler", values=["RMSE", "bias"]).round(4))
+display(toy.pivot_table(index=["samples", "budget"], columns="sampler", values=["RMSE", "bias"]).round(4))
 
 # %% [markdown]
 # ## 2. The estimators on trained GCEs
@@ -163,30 +168,35 @@ fig = figures.measures_by(comparison.table, "variant", ["I(α; Ŷ)", "D", "large
 
 # %% [markdown]
 # ## Verdict
-# Criteria were fixed before running. The estimator: on the toy case QMC must at least halve plain Monte
-# Carlo's RMSE at 100 × 25 and at 25 × 10; on the trained GCEs it must at least halve the RMSE of I(α; Ŷ) at
-# the full budget, and QMC at the reduced budget must be at least as accurate as plain MC at the full budget
-# (per seed: the ratio of the two RMSEs). Training: the QMC-reduced explainer must match the MC-full one
-# seed by seed, with I(α; Ŷ) within 0.03 nats, D within 5%, the largest β flow at most 0.02 nats higher and
-# the largest β sweep change rate at most 0.05 higher. "reproduced" in the table means the criterion holds.
+# Criteria are declared in `lib/gce/claims.py` before the runs (table below). The estimator: on the toy case
+# QMC must at least halve plain Monte Carlo's RMSE at 100 × 25 and at 25 × 10; on the trained GCEs it must at
+# least halve the RMSE of I(α; Ŷ) at the full budget, and QMC at the reduced budget must be at least as
+# accurate as plain MC at the full budget (per seed: the ratio of the two RMSEs). Training: the QMC-reduced
+# explainer must match the MC-full one seed by seed, with I(α; Ŷ) within 0.03 nats, D within 5%, the largest
+# β flow at most 0.02 nats higher and the largest β sweep change rate at most 0.05 higher; and the control,
+# plain MC at the reduced budget, must *not* match: its I(α; Ŷ) must fall short of the full budget's by more
+# than the 0.03 nats QMC is allowed (else QMC's match shows nothing about QMC). A metric is reproduced when the
+# one-sided 95% interval of its mean over seeds lies on the passing side (one seed: inconclusive).
 
 # %%
-for row in est.toy_ratios(toy).itertuples():
-    log.check(f"toy: RMSE ratio QMC / MC at {row.budget}", row.ratio, at_most(0.5),
-              reproductions={"reference notes": row.notes_ratio}, note=f"RMSE MC {row.mc:.4f}, QMC {row.qmc:.4f} nats")
-if mc_budget in budgets and qmc_budget in budgets:
-    log.check(f"trained GCE: RMSE ratio QMC / MC of I(α; Ŷ) at {est.budget_label(mc_budget)}",
-              est.rmse_ratio(rmse, ("qmc", mc_budget), ("mc", mc_budget)), at_most(0.5))
-    log.check(f"trained GCE: RMSE of QMC at {est.budget_label(qmc_budget)} / MC at {est.budget_label(mc_budget)}",
-              est.rmse_ratio(rmse, ("qmc", qmc_budget), ("mc", mc_budget)), at_most(1))
+display(log.criteria())
+for budget, ratios in est.toy_ratios(toy).groupby("budget", sort=False):
+    log.check(f"toy: RMSE ratio QMC / MC at {budget}", ratios["ratio"],
+              reproductions={"reference notes": ratios["notes_ratio"].iloc[0]},
+              note=f"RMSE MC {ratios['mc'].mean():.4f}, QMC {ratios['qmc'].mean():.4f} nats (means over seeds)")
+full, reduced = est.budget_label(mc_budget), est.budget_label(qmc_budget)
+log.check("trained GCE: RMSE ratio QMC / MC of I(α; Ŷ) at the full budget",
+          est.rmse_ratio(rmse, ("qmc", mc_budget), ("mc", mc_budget)), note=f"full budget {full}")
+log.check("trained GCE: RMSE of QMC at the reduced budget / MC at the full budget",
+          est.rmse_ratio(rmse, ("qmc", qmc_budget), ("mc", mc_budget)), note=f"{reduced} / {full}")
 qmc, mc = results.xs("QMC reduced", level="variant"), results.xs(est.BASELINE, level="variant")
-log.check("training: I(α; Ŷ), QMC reduced − MC full [nats]", qmc["I(α; Ŷ)"] - mc["I(α; Ŷ)"],
-          between(-0.03, 0.03, "|mean| ≤ 0.03"))
-log.check("training: D ratio, QMC reduced / MC full", qmc["D"] / mc["D"], between(0.95, 1.05, "1 ± 0.05"))
-log.check("training: largest β flow, QMC reduced − MC full [nats]", qmc["largest β flow"] - mc["largest β flow"],
-          at_most(0.02))
+control = results.xs("MC reduced", level="variant")
+log.check("training: I(α; Ŷ), QMC reduced − MC full [nats]", qmc["I(α; Ŷ)"] - mc["I(α; Ŷ)"])
+log.check("training: D ratio, QMC reduced / MC full", qmc["D"] / mc["D"])
+log.check("training: largest β flow, QMC reduced − MC full [nats]", qmc["largest β flow"] - mc["largest β flow"])
 log.check("training: β sweep largest change rate, QMC reduced − MC full",
-          qmc["β sweep: largest change rate"] - mc["β sweep: largest change rate"], at_most(0.05))
+          qmc["β sweep: largest change rate"] - mc["β sweep: largest change rate"])
+log.check("training control: I(α; Ŷ), MC reduced − MC full [nats]", control["I(α; Ŷ)"] - mc["I(α; Ŷ)"])
 log.finish(records_dir)
 
 # %% [markdown]

@@ -44,7 +44,10 @@
 # **How to read the numbers.** The parameters cell holds the quick `smoke` profile used by CI (tiny
 # training sets, one epoch: regression checks, not evidence); the report shows the `cpu` profile (fewer
 # images and epochs than the paper, see the run cell) or the `paper` profile (GPU). MNIST training images
-# come from the 10,000-image prefix of the official training set available offline.
+# come from the 10,000-image prefix of the official training set available offline. A verdict needs trained
+# VAEs whose training has levelled off and that use at least two latent units (the preconditions in the
+# verdict section); where they do not, the numbers describe the training budget, not the claim, and the
+# verdict is inconclusive.
 
 # %% tags=["parameters"]
 profile = "smoke"          # name of the profile that set these parameters (recorded with the results)
@@ -54,7 +57,7 @@ device = "auto"
 progress = True
 datasets = ["mnist", "dsprites"]
 kinds = ["beta", "tc"]     # beta-VAE and beta-TC-VAE
-betas = [1, 5, 10]
+betas = [1, 5, 10]         # the verdicts compare the first and the last
 mnist_train = 1000         # training images (prefix of the offline MNIST training file)
 mnist_test = 100           # test images whose saliency maps are compared
 mnist_epochs = 1
@@ -68,17 +71,20 @@ tv_lambdas = [0.01]        # attribution-prior weights of the MNIST prior sweep;
 tv_samples = 1             # GradientShap samples inside the prior, per training image and step
 
 # %%
-from lib.labelfree import experiments, figures, reference
+from IPython.display import display
+
+from lib.labelfree import claims, experiments, figures, reference
 from lib.labelfree.data import disentangle_data
-from lib.labelfree.evaluation import pcc_fall
-from lib.report import above, at_most, between, start
+from lib.labelfree.evaluation import pcc_fall, sweep_readiness
+from lib.report import start
 
 numbers = reference.LABELFREE_CLAIM3
 config = experiments.sweep_config(datasets, numbers, mnist=(mnist_train, mnist_test, mnist_epochs, mnist_batch),
                                    dsprites=(dsprites_train, dsprites_test, dsprites_epochs, dsprites_batch))
-dev, log = start("Label-free claim 3: unit saliency PCC does not fall with β", "labelfree_disentangle", profile,
-                 seeds, device, {"config": config, "kinds": kinds, "betas": betas, "gs_samples": gs_samples,
-                                 "tv_lambdas": tv_lambdas, "tv_samples": tv_samples})
+budget, budget_text = claims.vae_budget(config)
+dev, log = start(claims.disentangle_claim(datasets, kinds, betas, tv_lambdas), "labelfree_disentangle", profile, seeds,
+                 device, {"config": config, "kinds": kinds, "betas": betas, "gs_samples": gs_samples,
+                          "tv_lambdas": tv_lambdas, "tv_samples": tv_samples}, budget=budget, budget_text=budget_text)
 data = disentangle_data(config, dev)
 log.header(data="MNIST: 10,000-image prefix of the official training file; dSprites generated (lib.labelfree.dsprites)",
            **experiments.describe_sweep(config, numbers), β=f"{betas}; kinds {kinds}; prior λ (MNIST) {tv_lambdas}.")
@@ -88,7 +94,10 @@ log.header(data="MNIST: 10,000-image prefix of the official training file; dSpri
 # Adam (lr 10⁻³, weight decay 10⁻⁵), shuffled epochs. β-VAE loss: reconstruction + β·KL. β-TC-VAE loss:
 # reconstruction + MI + β·TC + dimension-wise KL, estimated by minibatch weighted sampling. After
 # training, "active" counts the units whose mean KL to the prior exceeds 0.01 nats on the test images: a
-# collapsed unit has a nearly constant saliency map and little to correlate.
+# collapsed unit has a nearly constant saliency map and little to correlate. "rec_ratio" divides the
+# reconstruction loss by that of outputting the mean training image for every image (1 or above: nothing
+# learned about individual images); "loss_fall" is how much the training loss still fell at the end: the mean
+# over the second-to-last tenth of the steps minus that over the last tenth, relative to the latter.
 
 # %%
 results = experiments.beta_sweep(data, config, kinds, betas, seeds, gs_samples=gs_samples, progress=progress)
@@ -129,25 +138,32 @@ prior.round(3)
 
 # %% [markdown]
 # ## Verdict
-# Criteria fixed before running. *Claim 3* (per data set and kind): the PCC must not fall by more than 0.05
-# from β = 1 to the largest β (values: the fall per seed). *Level*: the mean PCC over β and kinds is compared
-# with the other reproduction's range, widened by 0.05 on each side. *Seed 003's prior* (per kind and λ): the
-# PCC falls by more than 0.05 from β = 1 to the largest β.
+# *Claim 3* (per data set and kind): the PCC does not fall by more than 0.05 from β = 1 to the largest β
+# (values: the fall per seed). *Level*: the mean PCC over β and kinds against the other reproduction's range,
+# widened by 0.05 on each side. *Seed 003's prior* (per kind and λ): the PCC falls by at least 0.05. Each set
+# of VAEs (a data set, or MNIST with one prior weight) must, on every seed and in each model, reconstruct
+# better than the mean training image, keep two active units and have levelled off in training. The
+# criteria below were declared in `lib/labelfree/claims.py`; a verdict needs the one-sided 95 % interval of
+# the mean over seeds on one side of its threshold.
 
 # %%
+display(log.criteria())
 low, high = betas[0], betas[-1]
 for name, table in results.groupby("data", sort=False):
+    for column, values in sweep_readiness(table).items():
+        log.precondition(f"{name}: {column}", values)
     for kind in kinds:
-        log.check(f"{name} {figures.KIND_NAMES[kind]}: PCC(β={low}) − PCC(β={high})",
-                  pcc_fall(table, low, high).loc[kind], at_most(0.05), paper="does not fall",
-                  reproductions={"seed 003": "does not fall"})
+        log.check(claims.FALL.format(name, claims.KIND_NAMES[kind]), pcc_fall(table, low, high).loc[kind],
+                  paper="does not fall", reproductions={"seed 003": "does not fall"})
     lo, hi = band[name]
-    log.check(f"{name}: mean PCC over β and kinds", table.groupby("seed")["pcc"].mean(),
-              between(lo - 0.05, hi + 0.05, "range ± 0.05"), reproductions={"another reproduction": f"{lo}–{hi}"})
+    log.check(claims.LEVEL.format(name), table.groupby("seed")["pcc"].mean(),
+              reproductions={"another reproduction": f"{lo}–{hi}"})
 for lam, table in prior.groupby("tv_weight", sort=False):
+    for column, values in sweep_readiness(table).items():
+        log.precondition(f"{claims.PRIOR_SET.format(lam)}: {column}", values)
     for kind in kinds:
-        log.check(f"MNIST {figures.KIND_NAMES[kind]} with TV prior λ={lam}: PCC(β={low}) − PCC(β={high})",
-                  pcc_fall(table, low, high).loc[kind], above(0.05), reproductions={"seed 003": "falls"},
+        log.check(claims.PRIOR.format(claims.KIND_NAMES[kind], lam), pcc_fall(table, low, high).loc[kind],
+                  reproductions={"seed 003": "falls"},
                   note="seed 003's extension; its prior had no gradient (see the introduction), ours has")
 log.finish(records_dir)
 

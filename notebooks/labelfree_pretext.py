@@ -58,17 +58,19 @@ raw_dknn = True            # also DKNN on raw 0-255 pixels, as the public code d
 # %%
 from IPython.display import display
 
-from lib.labelfree import experiments, figures, reference
+from lib.labelfree import claims, experiments, figures, reference
 from lib.labelfree.data import pretext_data
-from lib.labelfree.evaluation import pretext_checks, table4_comparison, table4_contrasts
-from lib.report import above, at_most, between, start
+from lib.labelfree.evaluation import pretext_checks, pretext_readiness, table4_comparison, table4_contrasts
+from lib.report import start
+from lib.report.claims import lookup
 
 numbers = reference.LABELFREE_CLAIM4
 tasks = numbers["tasks"]
 table4 = {variant: numbers[variant]["seed 003"] for variant in ("saliency", "examples")}
-dev, log = start("Label-free claim 4: pretext tasks give different explanations", "labelfree_pretext", profile,
-                 seeds, device, {"epochs": epochs, "patience": patience, "batch_size": batch_size, "n_test": n_test,
-                                 "subtrain_size": subtrain_size, "gs_samples": gs_samples})
+budget, budget_text = claims.pretext_budget(epochs)
+dev, log = start(lookup(claims.CLAIMS, "labelfree_pretext"), "labelfree_pretext", profile, seeds, device,
+                 {"epochs": epochs, "patience": patience, "batch_size": batch_size, "n_test": n_test,
+                  "subtrain_size": subtrain_size, "gs_samples": gs_samples}, budget=budget, budget_text=budget_text)
 data, test_x, sub_x = pretext_data(n_test, subtrain_size, dev)
 log.header(data=data.note, Sizes=f"train {len(data.train[0]):,}, validation {len(data.val[0]):,}, explained test "
            f"images {len(test_x):,}, explained training examples {len(sub_x):,}.",
@@ -79,7 +81,8 @@ log.header(data=data.note, Sizes=f"train {len(data.train[0]):,}, validation {len
 # ## Training the four encoders, their explanations and their correlations
 # Adam (lr 10⁻³, weight decay 10⁻⁵). Autoencoders: MSE to the clean image from the corrupted one (D: Gaussian
 # noise σ 0.3; I: each pixel zeroed with probability 0.2). Classifier: cross-entropy on logits (its test
-# accuracy is in the table). Per seed: the four tasks' |GradientShap| saliency maps of the explained test
+# accuracy is in the table; an autoencoder's best validation loss is compared with that of outputting the mean
+# training image, where 1 or above means it learned nothing about individual images). Per seed: the four tasks' |GradientShap| saliency maps of the explained test
 # images and their DKNN scores 1/‖f(x) − f(xⁿ)‖² over the explained training examples; the PCC between two
 # tasks correlates all values of one with all values of the other (the public code's metric).
 
@@ -99,21 +102,26 @@ fig = figures.unit_saliency_grid(test_x[:4].cpu().numpy(), run.maps, f"|Gradient
 
 # %% [markdown]
 # ## Verdict
-# Criteria fixed before running. *Not interchangeable*: mean saliency PCC over the six pairs ≤ 0.6 and mean
-# example PCC ≤ 0.3. *Sub-claim 2*: the saliency PCCs of pairs with C differ from those among R, D, I by at most
-# 0.1 on average. *Sub-claim 3*: the example PCCs among R, D, I exceed those of pairs with C. *Table 4*: the mean
-# absolute difference from seed 003's six values is ≤ 0.1 (saliency) and ≤ 0.05 (examples). Values per seed.
+# *Not interchangeable*: the mean saliency PCC and the mean example PCC over the six pairs stay moderate and
+# weak. *Sub-claim 2*: the saliency PCCs of pairs with C are like those among R, D, I. *Sub-claim 3*: the
+# example PCCs among R, D, I exceed those of pairs with C. *Table 4*: the mean absolute difference from seed
+# 003's six values. Values per seed; every verdict needs autoencoders that beat the mean training image and a
+# classifier well above chance. The criteria below were declared in `lib/labelfree/claims.py`; a verdict needs
+# the one-sided 95 % interval of the mean over seeds on one side of its threshold.
 
 # %%
+display(log.criteria())
+ready = pretext_readiness(run.training)
+log.precondition(claims.PRETEXT_TRAINED, ready["worst best validation loss / the mean training image's"])
+log.precondition(claims.CLASSIFIER, ready["test accuracy"])
 checks, contrasts = pretext_checks(run.pccs, table4), table4_contrasts(table4)
-for name, limit, ref_range, tol in (("saliency", 0.6, "0.32–0.44", 0.1), ("examples", 0.3, "0.06–0.13", 0.05)):
-    log.check(f"{name}: mean PCC over the six task pairs", checks[f"{name} mean"], at_most(limit),
-              reproductions={"seed 003": ref_range})
-    log.check(f"{name}: mean |ours − seed 003 Table 4| over pairs", checks[f"{name} gap"], at_most(tol))
-log.check("saliency: mean PCC with C − mean PCC among R, D, I", checks["saliency: C − RDI"],
-          between(-0.1, 0.1, "|·| ≤ 0.1"), reproductions={"seed 003": contrasts["saliency: C − RDI"]})
-log.check("examples: mean PCC among R, D, I − mean PCC with C", checks["examples: RDI − C"], above(0),
-          reproductions={"seed 003": contrasts["examples: RDI − C"]})
+for name in ("saliency", "examples"):
+    means = [mean for mean, _ in table4[name].values()]
+    log.check(claims.PAIRS_MEAN.format(name), checks[f"{name} mean"],
+              reproductions={"seed 003": f"{min(means):.2f}–{max(means):.2f}"})
+    log.check(claims.TABLE4_GAP.format(name), checks[f"{name} gap"])
+for metric, column in ((claims.SALIENCY_C, "saliency: C − RDI"), (claims.EXAMPLES_RDI, "examples: RDI − C")):
+    log.check(metric, checks[column], reproductions={"seed 003": contrasts[column]})
 log.finish(records_dir)
 
 # %% [markdown]

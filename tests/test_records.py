@@ -95,3 +95,12 @@ def test_hand_written_pages_type_no_measured_number(page):
             typed.append(number)
     assert not typed, (f"book/{page}.md types numbers that are neither settings nor published numbers nor "
                        f"declared thresholds: {typed[:30]}; glue them from an executed notebook or generate the table")
+
+
+def test_generated_pages_are_current():
+    from lib.report.scorecard import texts
+    from lib.report.verdict import load_records
+
+    stale = [str(path.relative_to(REPO)) for path, text in texts(load_records(REPO / "book" / "records"), REPO / "book").items()
+             if not path.is_file() or path.read_text() != text]
+    assert not stale, f"generated pages out of date: {stale}; run `python -m lib.report.scorecard` (make book does)"

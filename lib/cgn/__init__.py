@@ -6,7 +6,8 @@
 - ``gan``: the conditional GAN baseline; ``classifier``: the invariant classifier;
 - ``quality`` and ``explain``: evaluation of the generated images and of the classifiers;
 - ``experiments``: the notebooks' loops over variants, configurations and seeds (tidy tables);
-- ``figures``; ``reference``: the paper's published numbers.
+- ``figures``; ``reference``: the paper's published numbers; ``claims``: the criteria of every checked
+  metric, the rows of the claims matrix and the errata of stored pages.
 
 Public names are re-exported here.
 """
@@ -17,5 +18,5 @@ from .losses import StyleNet, binary_entropy, edge_loss, style_loss
 from .model import CGN, ConvDiscriminator, LinearDiscriminator, compose, counterfactual_dataset, shuffle
 from .quality import (ShapeClassifier, class_masks, cue_accuracy, cue_centroids, cue_control, fit_shape_classifier,
                       mask_intact, real_mask_statistics, shape_accuracy)
-from .training import PAPER_STEPS, VARIANT_SETTINGS, default_losses, fit_cgn, train_cgn
+from .training import PAPER_STEPS, STYLE_SUBSTITUTE, VARIANT_SETTINGS, default_losses, fit_cgn, train_cgn
 from .variants import VARIANTS, binarised_digits, counterfactual_mnist

@@ -15,12 +15,16 @@ from lib.core.train import Fit, seed_everything, train_loop
 
 from . import losses as L
 from . import model as M
+from . import reference
 from .variants import VARIANTS
 
 LOSS_NAMES = ("adversarial", "mask_entropy", "style", "edge")
 HISTORY_NAMES = LOSS_NAMES + ("discriminator",)
 LR, BETAS = 2e-4, (0.5, 0.999)
-PAPER_STEPS = 15 * 50_000 // 16  # 15 epochs of the original's 50k training images, batch 16 (46,875)
+PAPER_STEPS = reference.CGN_TABLE3["settings"]["cgn_steps"]  # 15 epochs of 50k images at batch 16 (46,875)
+# What every CGN page says about the perceptual loss (the paper's VGG16 weights are not available offline).
+STYLE_SUBSTITUTE = ("Gram style loss on a fixed, randomly initialised four-scale conv net: a substitute for the "
+                    "paper's ImageNet-pretrained VGG16, whose weights are not available offline")
 
 # Per-variant settings of the original configs (mnists/experiments/cgn_*/cfg.yaml). "style_blocks" are
 # the per-block weights of the Gram loss (VGG16 blocks 1-4 in the original; our random net's blocks here).

@@ -5,7 +5,8 @@ black-box classifiers it explains; ``method``: the information-flow estimator, t
 (cached) training; ``evaluation``: sweeps, ablation and the numbers the claims are judged on;
 ``experiments``: the claim notebooks' seed and variant loops, as tidy tables; ``figures``; ``select``:
 Algorithm 1 for choosing K, L and λ; ``estimators``: the QMC-versus-MC studies; ``toys``: problems with
-known answers; ``reference``: the paper's settings and published numbers. The public names of models,
+known answers; ``reference``: the paper's settings and published numbers; ``claims`` (imported on its own):
+the declared criteria of every claim page and the rows of the claims matrix. The public names of models,
 method and evaluation are re-exported here.
 """
 from . import estimators, evaluation, experiments, figures, method, models, reference, select, toys

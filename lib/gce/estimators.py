@@ -46,36 +46,41 @@ def budget_variants(full, reduced) -> dict:
 # The toy case (lib.gce.toys): the identity decoder and a logistic classifier, I(α; Ŷ) by quadrature.
 
 @torch.no_grad()
-def toy_estimates(sampler: str, n_alpha: int, n_beta: int, repetitions: int) -> np.ndarray:
-    """``repetitions`` estimates of the toy case's I(α; Ŷ), repetition r drawn from a generator seeded r."""
+def toy_estimates(sampler: str, n_alpha: int, n_beta: int, repetitions: int, seed: int = 0) -> np.ndarray:
+    """``repetitions`` estimates of the toy case's I(α; Ŷ); repetition r of ``seed`` drawn from a generator
+    seeded seed · repetitions + r (disjoint streams for the seeds of a study)."""
     return np.array([information_flow(Identity(), Logistic(WEIGHTS), 1, 1, n_alpha, n_beta,
-                                      generator=torch.Generator().manual_seed(r), sampler=sampler).item()
+                                      generator=torch.Generator().manual_seed(seed * repetitions + r),
+                                      sampler=sampler).item()
                      for r in range(repetitions)])
 
 
-def toy_study(budgets, repetitions: int) -> pd.DataFrame:
-    """One row per sampler × budget (``budgets`` and those of ``TOY_REFERENCE_RMSE``): RMSE, bias and
-    standard deviation of the toy estimates around the quadrature answer."""
+def toy_study(budgets, repetitions: int, seeds=(0,)) -> pd.DataFrame:
+    """One row per seed × sampler × budget (``budgets`` and those of ``TOY_REFERENCE_RMSE``): RMSE, bias and
+    standard deviation of ``repetitions`` toy estimates around the quadrature answer. Each seed repeats the
+    whole study with its own draws, so a ratio of RMSEs has one value per seed."""
     truth = quadrature_flow(*WEIGHTS)[0]
     rows = []
-    for sampler in SAMPLERS:
-        for budget in sorted(set(map(tuple, budgets)) | set(TOY_REFERENCE_RMSE), key=samples):
-            estimates = toy_estimates(sampler, *budget, repetitions)
-            rows.append({"sampler": sampler, "budget": budget_label(budget), "samples": samples(budget),
-                         "RMSE": np.sqrt(np.mean((estimates - truth) ** 2)), "bias": estimates.mean() - truth,
-                         "sd": estimates.std(ddof=1)})
+    for seed in seeds:
+        for sampler in SAMPLERS:
+            for budget in sorted(set(map(tuple, budgets)) | set(TOY_REFERENCE_RMSE), key=samples):
+                estimates = toy_estimates(sampler, *budget, repetitions, seed)
+                rows.append({"seed": seed, "sampler": sampler, "budget": budget_label(budget),
+                             "samples": samples(budget), "RMSE": np.sqrt(np.mean((estimates - truth) ** 2)),
+                             "bias": estimates.mean() - truth, "sd": estimates.std(ddof=1)})
     return pd.DataFrame(rows)
 
 
 def toy_ratios(toy: pd.DataFrame) -> pd.DataFrame:
-    """At each budget of ``TOY_REFERENCE_RMSE``: our RMSEs (``toy_study``), their ratio QMC / MC and the
+    """Per seed and budget of ``TOY_REFERENCE_RMSE``: our RMSEs (``toy_study``), their ratio QMC / MC and the
     reference notes' ratio."""
-    rmse = toy.set_index(["sampler", "budget"])["RMSE"]
     rows = []
-    for budget, notes in TOY_REFERENCE_RMSE.items():
-        mc, qmc = rmse["mc", budget_label(budget)], rmse["qmc", budget_label(budget)]
-        rows.append({"budget": budget_label(budget), "mc": mc, "qmc": qmc, "ratio": qmc / mc,
-                     "notes_ratio": round(notes["qmc"] / notes["mc"], 3)})
+    for seed, study in toy.groupby("seed", sort=False):
+        rmse = study.set_index(["sampler", "budget"])["RMSE"]
+        for budget, notes in TOY_REFERENCE_RMSE.items():
+            mc, qmc = rmse["mc", budget_label(budget)], rmse["qmc", budget_label(budget)]
+            rows.append({"seed": seed, "budget": budget_label(budget), "mc": mc, "qmc": qmc, "ratio": qmc / mc,
+                         "notes_ratio": round(notes["qmc"] / notes["mc"], 3)})
     return pd.DataFrame(rows)
 
 

@@ -20,6 +20,7 @@ from .evaluation import (OFFSETS, data_term, end_of_training, explainer_report, 
 from .method import epoch_steps, fit_classifier, fit_explainer, information_flow, train_gce
 from .models import VAE, CNNClassifier
 from .reference import GCE_COST_SEED000, GCE_SETTINGS
+from .select import tune
 
 
 class Experiment(NamedTuple):
@@ -144,19 +145,23 @@ def mean_sd(table: pd.DataFrame, by: str, columns) -> pd.DataFrame:
 
 def _seconds_per_step(run, warmup: int, steps: int) -> tuple[float, float]:
     """(wall, CPU) seconds per step; ``run(n)`` trains n steps and returns its wall time."""
-    run(warmup)
+    if warmup:
+        run(warmup)
     cpu_start = time.process_time()
     wall = run(steps)
     return wall / steps, (time.process_time() - cpu_start) / steps
 
 
-def cost(splits: dict, seed: int, warmup_steps: int, timing_steps: int, classifier_timing_steps: int) -> pd.DataFrame:
+def cost(splits: dict, seed: int, warmup_steps: int, timing_steps: int, classifier_timing_steps: int,
+         repeats: int = 1) -> pd.DataFrame:
     """Time per step of the classifier's, the plain VAE's and the GCE's training with the paper's settings, for
     each data set (``splits``: a key of ``reference.GCE_SETTINGS`` -> its ``Splits``), scaled to the paper's
-    numbers of steps, and the ratios against seed 000's Table 1. One row per data set.
+    numbers of steps, and the ratios against seed 000's Table 1. One row per data set and repetition.
 
-    The ratios use CPU time on a CPU (other jobs on a shared machine inflate it less than wall time) and wall
-    time on a GPU (asynchronous: CPU time means nothing there); the ``clock`` column says which.
+    Each repetition times the three trainings again on the same models (after one warm-up), so the
+    repetitions differ only by the machine's timing noise. The ratios use CPU time on a CPU (other jobs on a
+    shared machine inflate it less than wall time) and wall time on a GPU (asynchronous: CPU time means
+    nothing there); the ``clock`` column says which.
     """
     rows = []
     for name, data in splits.items():
@@ -165,27 +170,34 @@ def cost(splits: dict, seed: int, warmup_steps: int, timing_steps: int, classifi
         clock = 0 if x.device.type == "cuda" else 1
         seed_everything(seed)
         classifier = CNNClassifier(len(s["classes"])).to(x.device)
-        clf_step = _seconds_per_step(lambda n: train_classifier(classifier, x, y, epochs=1, steps_per_epoch=n,
-                                                                seed=seed, progress=False)["seconds"],
-                                     warmup_steps, classifier_timing_steps)
 
         def trainer(causal):
             model = VAE(s["k"], s["l"]).to(x.device)
             return lambda n: train_gce(model, classifier, x, s["lam"], n, s["batch_size"], s["lr"], s["n_alpha"],
                                        s["n_beta"], seed=seed, causal=causal, progress=False)["seconds"]
 
-        vae_step = _seconds_per_step(trainer(False), warmup_steps, timing_steps)
-        gce_step = _seconds_per_step(trainer(True), warmup_steps, timing_steps)
+        def classify(n):
+            return train_classifier(classifier, x, y, epochs=1, steps_per_epoch=n, seed=seed, progress=False)["seconds"]
+
         clf_steps = s["classifier_epochs"] * epoch_steps(len(x), data.train_fraction)
-        rows.append({"data set": name, "classifier s/step": clf_step[0], "VAE s/step": vae_step[0],
-                     "GCE s/step": gce_step[0], "classifier CPU s/step": clf_step[1], "VAE CPU s/step": vae_step[1],
-                     "GCE CPU s/step": gce_step[1], "classifier min": clf_step[0] * clf_steps / 60,
-                     "VAE min": vae_step[0] * s["steps"] / 60, "GCE min": gce_step[0] * s["steps"] / 60,
-                     "GCE / VAE": gce_step[clock] / vae_step[clock],
-                     "GCE / classifier": gce_step[clock] * s["steps"] / (clf_step[clock] * clf_steps),
-                     "seed 000 GCE / VAE": paper["gce"] / paper["vae"],
-                     "seed 000 GCE / classifier": paper["gce"] / paper["classifier"], "clock": ("wall", "CPU")[clock]})
-    return pd.DataFrame(rows).set_index("data set")
+        # the classifier first: the GCE trainings freeze it
+        clf_times = [_seconds_per_step(classify, warmup_steps if r == 0 else 0, classifier_timing_steps)
+                     for r in range(repeats)]
+        vae, gce = trainer(False), trainer(True)
+        for repetition, clf_step in enumerate(clf_times):
+            warmup = warmup_steps if repetition == 0 else 0
+            vae_step = _seconds_per_step(vae, warmup, timing_steps)
+            gce_step = _seconds_per_step(gce, warmup, timing_steps)
+            rows.append({"data set": name, "repetition": repetition, "classifier s/step": clf_step[0],
+                         "VAE s/step": vae_step[0], "GCE s/step": gce_step[0], "classifier CPU s/step": clf_step[1],
+                         "VAE CPU s/step": vae_step[1], "GCE CPU s/step": gce_step[1],
+                         "classifier min": clf_step[0] * clf_steps / 60, "VAE min": vae_step[0] * s["steps"] / 60,
+                         "GCE min": gce_step[0] * s["steps"] / 60, "GCE / VAE": gce_step[clock] / vae_step[clock],
+                         "GCE / classifier": gce_step[clock] * s["steps"] / (clf_step[clock] * clf_steps),
+                         "seed 000 GCE / VAE": paper["gce"] / paper["vae"],
+                         "seed 000 GCE / classifier": paper["gce"] / paper["classifier"],
+                         "clock": ("wall", "CPU")[clock]})
+    return pd.DataFrame(rows)
 
 
 class GCEScorer:
@@ -222,3 +234,21 @@ class GCEScorer:
     def table(self) -> pd.DataFrame:
         """The configurations scored so far, one row each, in the order they were asked for."""
         return pd.DataFrame(self.runs)
+
+
+def algorithm1(data: Splits, settings: dict, seeds, total_dims, lams, xi: float, window: int, k_max: int | None,
+               total: int | None, progress: bool = False) -> tuple[dict, dict, pd.DataFrame]:
+    """Algorithm 1 (``select.tune``) once per seed, each with its own classifier and grid of models (trained
+    or loaded from the cache, ``settings`` giving their training). Returns the classifiers' fits and the
+    ``TuningRun`` by seed, and one row per configuration scored (``GCEScorer.table`` with a seed column)."""
+    classifiers, runs, tables = {}, {}, []
+    for seed in seeds:
+        classifiers[seed] = fit_classifier(*data.train, len(settings["classes"]), settings["classifier_epochs"], seed,
+                                           data.train_fraction, progress=progress)
+        scorer = GCEScorer(classifiers[seed].model, data.train[0], data.val[0], settings["steps"],
+                           settings["batch_size"], settings["lr"], settings["n_alpha"], settings["n_beta"],
+                           settings["eval_n_alpha"], settings["eval_n_beta"], seed, progress=progress)
+        runs[seed] = tune(scorer, total_dims, lams, xi, window, k_max=k_max, total=total)
+        tables.append(scorer.table().assign(seed=seed))
+    return classifiers, runs, pd.concat(tables, ignore_index=True)
+

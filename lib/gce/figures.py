@@ -237,7 +237,9 @@ def tuning_figure(run: TuningRun, paper: dict | None = None):
 
 def estimator_error_figure(toy, rmse):
     """RMSE against the number of samples per estimate for each sampler: on the toy case (``toy_study``,
-    with the reference notes' values) and on the trained explainers (``rmse_by_seed``, one line per seed)."""
+    with the reference notes' values; the mean over the toy study's seeds) and on the trained explainers
+    (``rmse_by_seed``, one line per seed)."""
+    toy = toy.groupby(["sampler", "samples"], as_index=False)["RMSE"].mean()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
     palette = dict(zip(SAMPLERS, colours(len(SAMPLERS))))
     seeds = list(dict.fromkeys(rmse["seed"]))

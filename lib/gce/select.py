@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lib.report import Criterion, at_most
-
 
 def lambda_grid(lam0: float, kappa: float, n: int) -> list[float]:
     """λ₀, λ₀κ, …, λ₀κ^(n−1), rounded to 4 significant digits (so κ = 3.1623 and √10 give one grid)."""
@@ -254,19 +252,6 @@ def paper_trends(curves: dict | None) -> dict:
         return dict.fromkeys(("ρ(D, K + L)", "C range / mean", "ρ(D, λ)"))
     trends = tuning_trends(curves["total_dims"], curves["D_total"], curves["C_k"], curves["lams"], curves["D_lam"])
     return {name: round(value, 3) for name, value in trends.items()}
-
-
-def rank_values(rho: float, points: str) -> dict:
-    """A rank correlation as a verdict records it (``values`` and ``note`` of ``VerdictLog.check``): an
-    undefined one (nan: fewer than 3 ``points``) as 0, which no criterion of a falling trend accepts."""
-    if math.isfinite(rho):
-        return {"values": rho, "note": ""}
-    return {"values": 0.0, "note": f"undefined (fewer than 3 {points}), recorded as 0"}
-
-
-def unmet(reason: str) -> Criterion:
-    """A criterion that no value meets: the verdict of a check whose comparison cannot be made (``reason``)."""
-    return at_most(-math.inf, reason)
 
 
 @dataclass

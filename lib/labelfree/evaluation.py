@@ -108,16 +108,19 @@ def similarity_rate(scores: torch.Tensor, train_labels: torch.Tensor, test_label
 
 def example_checks(rates: pd.DataFrame, fractions) -> pd.DataFrame:
     """Claim 2's verdict quantities, one row per data set (in order of appearance) and seed: ``gap`` (at the
-    smallest M, the worse of DKNN and SimplEx minus the better of Influence Functions and TracIn) and
-    ``drop`` (the smallest fall of a method's similarity rate from the smallest M to the largest)."""
+    smallest M, the worse of DKNN and SimplEx minus the better of Influence Functions and TracIn), ``drop``
+    (the smallest fall of a method's similarity rate from the smallest M to the largest) and ``rise`` (the
+    largest rise of a method's rate from one M to the next: positive where a curve goes up anywhere)."""
     frames = {}
     for name in rates["data"].unique():
         wide = rates[rates.data == name].pivot_table(index=["seed", "fraction"], columns="method", values="similarity")
         first, last = wide.xs(fractions[0], level="fraction"), wide.xs(fractions[-1], level="fraction")
         four = LOSS_BASED + REPRESENTATION_BASED
+        steps = wide[four].unstack("fraction").T.groupby(level="method").diff()  # rows (method, fraction)
         frames[name] = pd.DataFrame({
             "gap": first[REPRESENTATION_BASED].min(axis=1) - first[LOSS_BASED].max(axis=1),
-            "drop": (first[four] - last[four]).min(axis=1)})
+            "drop": (first[four] - last[four]).min(axis=1),
+            "rise": steps.max()})
     return pd.concat(frames, names=["data"]).reset_index()
 
 
@@ -142,6 +145,16 @@ def unit_kl(model, x, batch_size: int = 1000) -> np.ndarray:
         kl = torch.cat([0.5 * (mu.pow(2) + lv.exp() - 1 - lv) for mu, lv in
                         (model.encoder(b.float()) for b in torch.split(x, batch_size))]).mean(0)
     return kl.cpu().numpy()
+
+
+def sweep_readiness(table: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, over the VAEs of one set of a ``beta_sweep`` table, claim 3's preconditions: the ``worst
+    reconstruction loss / the mean training image's``, the ``fewest active latent units`` and the ``largest
+    relative fall of the training loss over its last tenth``."""
+    by_seed = table.groupby("seed")
+    return pd.DataFrame({"worst reconstruction loss / the mean training image's": by_seed["rec_ratio"].max(),
+                         "fewest active latent units": by_seed["active"].min(),
+                         "largest relative fall of the training loss over its last tenth": by_seed["loss_fall"].max()})
 
 
 def pcc_fall(table: pd.DataFrame, low: float, high: float) -> pd.Series:
@@ -192,6 +205,16 @@ def pretext_checks(pccs: pd.DataFrame, table4: dict) -> pd.DataFrame:
     columns["saliency: C − RDI"] = pair_contrast(pairs["saliency"], with_c, without_c)
     columns["examples: RDI − C"] = pair_contrast(pairs["examples"], without_c, with_c)
     return pd.DataFrame(columns, index=pd.Index(pccs["seed"].unique(), name="seed"))
+
+
+def pretext_readiness(training: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, from ``pretext_correlations``' training summary: the worst ``best validation loss / the
+    mean training image's`` of the autoencoders and the classifier's ``test accuracy`` (claim 4's
+    preconditions)."""
+    by_seed = training.groupby("seed")
+    return pd.DataFrame({"worst best validation loss / the mean training image's":
+                         by_seed["best validation loss / the mean training image's"].max(),
+                         "test accuracy": by_seed["test accuracy"].max()})
 
 
 def table4_contrasts(table4: dict) -> dict[str, float]:

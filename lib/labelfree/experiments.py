@@ -13,6 +13,7 @@ from torch import nn
 
 from lib.core.train import accuracy
 
+from .claims import AE_RATIO
 from .data import AutoencoderData
 from .evaluation import latent_shift, offdiagonal_pcc, pair_values, pcc_matrix, similarity_rate, unit_kl
 from .examples import dknn_scores, example_importance
@@ -42,13 +43,16 @@ def autoencoders(data: dict[str, AutoencoderData], seeds, epochs: dict, checkpoi
                  progress: bool = True) -> tuple[dict, pd.DataFrame]:
     """One autoencoder per data set and seed (``AUTOENCODERS``), trained or loaded from the cache.
 
-    Returns ({(data set, seed): Fit}, a training summary with one row per data set and seed). ``epochs``
-    and ``checkpoint_every`` (TracIn checkpoints; default every 10 epochs) map data set names to values.
+    Returns ({(data set, seed): Fit}, a training summary with one row per data set and seed, with the best
+    validation loss over that of the mean training input: at 1 or above the autoencoder learned nothing about
+    its inputs). ``epochs`` and ``checkpoint_every`` (TracIn checkpoints; default every 10 epochs) map data set
+    names to values.
     """
     fits, rows = {}, []
     for name, e in data.items():
         s = AUTOENCODERS[name]
         every = (checkpoint_every or {}).get(name, 10)
+        mean_input = mean_input_loss(e.train, e.val, s["loss"])
         for seed in seeds:
             fit = fit_autoencoder(s["kind"], e.train, e.val, seed, epochs[name], s["batch_size"],
                                   checkpoint_every=every, progress=progress)
@@ -57,8 +61,14 @@ def autoencoders(data: dict[str, AutoencoderData], seeds, epochs: dict, checkpoi
             rows.append({"data": name, "seed": seed, "cache": "loaded" if fit.cached else "trained",
                          "epochs run": h["epochs_run"], "best epoch": h["best_epoch"],
                          "best validation loss": round(h["best_val_loss"], 4),
+                         AE_RATIO: h["best_val_loss"] / mean_input,
                          "TracIn checkpoints (epochs)": h["checkpoint_epochs"], "training s": round(h["seconds"], 1)})
     return fits, pd.DataFrame(rows)
+
+
+def mean_input_loss(train_x: torch.Tensor, val_x: torch.Tensor, loss) -> float:
+    """The validation loss of a model that outputs the mean training input whatever it is given."""
+    return loss(train_x.float().mean(0, keepdim=True).expand_as(val_x), val_x.float()).item()
 
 
 def describe_autoencoders(data: dict[str, AutoencoderData], epochs: dict, claim: int,
@@ -173,8 +183,23 @@ def similarity_rates(data: dict[str, AutoencoderData], seeds, epochs: dict, chec
 
 # ----------------------------------------------------------------------------- claim 3
 
-SWEEP_COLUMNS = ["data", "tv_weight", "kind", "beta", "seed", "pcc", "rec", "kl", "attr_tv", "active", "seconds",
-                 "cached"]
+SWEEP_COLUMNS = ["data", "tv_weight", "kind", "beta", "seed", "pcc", "rec", "rec_ratio", "kl", "attr_tv", "active",
+                 "loss_fall", "seconds", "cached"]
+
+
+def mean_image_bce(x: torch.Tensor) -> float:
+    """The Bernoulli reconstruction loss (nats per image) of outputting the mean of the images ``x`` for each."""
+    x = x.float()
+    logits = torch.logit(x.mean(0, keepdim=True), eps=1e-6).expand_as(x)
+    return (F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)).item()
+
+
+def loss_fall(losses) -> float:
+    """How much the training loss still fell at the end: the mean over the second-to-last tenth of the steps
+    minus the mean over the last tenth, relative to the latter (near 0 once training has levelled off)."""
+    tail = max(1, len(losses) // 10)
+    last, before = np.mean(losses[-tail:]), np.mean(losses[-2 * tail:-tail] if len(losses) > tail else losses)
+    return float((before - last) / abs(last))
 
 
 def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,), tv_samples: int = 1,
@@ -183,15 +208,18 @@ def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,),
 
     ``data`` maps a data set to its (training, test) images, ``config`` to its ``latent_dim``, ``epochs`` and
     ``batch_size``. Columns: data, tv_weight, kind, beta, seed, pcc (mean off-diagonal PCC of the per-unit
-    saliency maps on the test images), rec and kl (means over the last tenth of training steps), attr_tv
+    saliency maps on the test images), rec and kl (means over the last tenth of training steps), rec_ratio (rec
+    over ``mean_image_bce`` of the training images: at 1 or above the VAE learned nothing about them), attr_tv
     (total variation per test image of the label-free GradientShap attributions, what the prior
-    penalises), active (units with KL > 0.01 nats on the test images), seconds (training time), cached;
+    penalises), active (units with KL > 0.01 nats on the test images), loss_fall (``loss_fall`` of the
+    training loss), seconds (training time), cached;
     plus the per-unit saliency maps of the first 8 test images in ``.attrs["examples"]``, keyed by (data,
     tv_weight, kind, beta, seed).
     """
     rows, examples = [], {}
     for name, (x_train, x_test) in data.items():
         c = config[name]
+        mean_image = mean_image_bce(x_train)
         for tv_weight in tv_weights:
             for kind in kinds:
                 for beta in betas:
@@ -205,11 +233,12 @@ def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,),
                                                                                gs_samples, gen)).item()
                                       for batch in torch.split(x_test, 500)) / len(x_test)
                         tail = max(1, len(hist["loss"]) // 10)
+                        rec = float(np.mean(hist["rec"][-tail:]))
                         rows.append({"data": name, "tv_weight": tv_weight, "kind": kind, "beta": beta, "seed": seed,
-                                     "pcc": offdiagonal_pcc(saliency), "rec": float(np.mean(hist["rec"][-tail:])),
+                                     "pcc": offdiagonal_pcc(saliency), "rec": rec, "rec_ratio": rec / mean_image,
                                      "kl": float(np.mean(hist["kl"][-tail:])), "attr_tv": attr_tv,
                                      "active": int((unit_kl(model, x_test) > 0.01).sum()),
-                                     "seconds": hist["seconds"], "cached": hit})
+                                     "loss_fall": loss_fall(hist["loss"]), "seconds": hist["seconds"], "cached": hit})
                         examples[name, tv_weight, kind, beta, seed] = saliency[:8].cpu().numpy()
     table = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
     table.attrs["examples"] = examples
@@ -220,7 +249,8 @@ def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,),
 
 class PretextRun(NamedTuple):
     """Claim 4's results: the PCC between every pair of tasks (seed, variant, pair, pcc), the encoders'
-    training summary (seed, task, ...; the classifier's test accuracy) and the first seed's saliency maps
+    training summary (seed, task, ...; the autoencoders' best validation loss over the mean training image's,
+    the classifier's test accuracy) and the first seed's saliency maps
     of the first four test images (image, task, height, width)."""
     pccs: pd.DataFrame
     training: pd.DataFrame
@@ -234,6 +264,7 @@ def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds,
     saliency maps of ``test_x`` and DKNN scores of ``sub_x``, and the PCC between the tasks' maps
     ("saliency"), scores ("examples") and, with ``raw_dknn``, scores of raw 0–255 pixels."""
     fits, training = {}, []
+    mean_image = mean_input_loss(data.train[0], data.val[0], F.mse_loss)  # the autoencoders' targets: clean images
     for seed in seeds:
         for task in tasks:
             fit = fits[seed, task] = fit_pretext_encoder(task, data.train, data.val, seed, epochs, batch_size,
@@ -241,6 +272,8 @@ def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds,
             training.append({"seed": seed, "task": TASKS[task], "cached": fit.cached,
                              "epochs run": len(fit.history["val_loss"]),
                              "best validation loss": fit.history["best_val_loss"], "seconds": fit.history["seconds"],
+                             "best validation loss / the mean training image's":
+                                 np.nan if task == "C" else fit.history["best_val_loss"] / mean_image,
                              "test accuracy": accuracy(fit.model, *data.test) if task == "C" else np.nan})
     pccs, shown = [], None
     for seed in seeds:

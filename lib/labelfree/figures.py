@@ -9,7 +9,7 @@ import seaborn as sns
 
 from lib.report.style import colours
 
-KIND_NAMES = {"beta": "β-VAE", "tc": "β-TC-VAE"}
+from .claims import KIND_NAMES
 
 
 def metric_curves(frame, y: str, ylabel: str, title: str, methods=None, x: str = "fraction"):

@@ -34,6 +34,7 @@ LABELFREE_CLAIM4 = {
 # IG best" (MNIST, ECG5000); claim 2 "similarity rate decreases with M; DKNN and SimplEx beat Influence
 # Functions and TracIn". Settings of the public code; cost from seed 003 (NVIDIA Titan RTX).
 LABELFREE_CLAIMS_1_2 = {
+    "epochs": {"MNIST": 100, "ECG5000": 150},   # at most, with early stopping (patience 10)
     "feature_fractions": [0.05, 0.1, 0.2, 0.5, 0.8, 1.0],
     "example_fractions": [0.05, 0.1, 0.2, 0.5, 0.7, 1.0],
     "ig_steps": 50, "gs_samples": 5, "n_train": 1000, "n_test": 1000,

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 from .claims import PAPERS, registry
-from .runner import BOOK, NOTEBOOKS, library_hash
+from .runner import BOOK, NOTEBOOKS, library_hash, paper_of
 
 BANNER_TAG = "repro-status"
 STATUSES = ("current", "older library", "older notebook")
@@ -42,7 +42,7 @@ def status(page: Path, nb=None) -> str:
     made_from = provenance_of(nb)
     if made_from.get("notebook_sha256") != hashlib.sha256(source.read_bytes()).hexdigest():
         return "older notebook"
-    return "current" if made_from.get("library") == library_hash() else "older library"
+    return "current" if made_from.get("library") == library_hash(paper=paper_of(notebook_of(page))) else "older library"
 
 
 def errata(page: Path) -> str:

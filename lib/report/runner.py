@@ -162,22 +162,35 @@ def notebook_parameters(name: str) -> dict:
     return _literal_assignments(cells[0].source)
 
 
-# Modules that decide how notebooks are run, not what they compute: left out of the library stamp, so that
-# a fix to the scheduler does not make hours of stored GPU results stale.
-ORCHESTRATION = ("report/runner.py", "report/cluster.py")
+# Modules that decide how notebooks are run or how their records are shown, not what they compute: left out
+# of the library stamp, so that a fix to the scheduler or the scorecard does not make hours of stored
+# results stale.
+ORCHESTRATION = ("report/runner.py", "report/cluster.py", "report/scorecard.py", "report/pages.py",
+                 "report/rejudge.py", "report/toc.py", "report/regression.py")
+PAPERS = ("gce", "labelfree", "cgn")
 
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-@functools.lru_cache(maxsize=None)
-def library_hash(lib: Path = Path(__file__).resolve().parents[1]) -> str:
-    """A hash of every library source file (``lib/**/*.py``, names and contents) but the runner's own.
+def paper_of(notebook: str) -> str:
+    return notebook.split("_")[0]
 
-    Read from the files, so it works in any clean clone, with or without git."""
+
+@functools.lru_cache(maxsize=None)
+def library_hash(lib: Path = Path(__file__).resolve().parents[1], paper: str | None = None) -> str:
+    """A hash of the library source files (``lib/**/*.py``, names and contents) but the orchestration's.
+
+    With ``paper``, the other papers' packages are left out: a paper package never imports another, so a
+    change to one paper's code leaves the others' results current. Read from the files, so it works in
+    any clean clone, with or without git."""
+    def counted(name: str) -> bool:
+        top = name.split("/")[0]
+        return name not in ORCHESTRATION and (paper is None or top not in PAPERS or top == paper)
+
     parts = [f"{path.relative_to(lib).as_posix()}\0".encode() + path.read_bytes()
-             for path in sorted(lib.rglob("*.py")) if path.relative_to(lib).as_posix() not in ORCHESTRATION]
+             for path in sorted(lib.rglob("*.py")) if counted(path.relative_to(lib).as_posix())]
     return _digest(b"\0".join(parts))
 
 
@@ -186,7 +199,7 @@ def job_stamp(job: Job, profile: str) -> dict:
     (``library_hash``) and of the parameters with the profile. Stored in the page's metadata
     (``repro.stamp``) and in its run-log entry; an output whose stamp equals the job's is current."""
     parameters = json.dumps({"profile": profile, "parameters": job.params}, sort_keys=True)
-    return {"source": _digest((NOTEBOOKS / f"{job.name}.py").read_bytes()), "library": library_hash(),
+    return {"source": _digest((NOTEBOOKS / f"{job.name}.py").read_bytes()), "library": library_hash(paper=paper_of(job.name)),
             "parameters": _digest(parameters.encode())}
 
 
@@ -303,9 +316,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def provenance(name: str) -> dict:
-    """What a result was computed from: the git commit of the checkout (``-dirty`` when the library, the
-    notebooks or the profiles have uncommitted changes; None outside a git checkout), the SHA-256 of the
-    notebook's ``.py`` source and the library hash. Written into the page's metadata, its run-log entry and each of its records."""
+    """What a result was computed from: the git commit of the checkout (``-dirty`` when the code it ran,
+    core, report, its paper's package, its notebook or the profiles, has uncommitted changes; None outside
+    a git checkout), the SHA-256 of the notebook's ``.py`` source and the hash of the library as its paper
+    uses it. Written into the page's metadata, its run-log entry and each of its records."""
     def git(*args) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30)
@@ -314,10 +328,13 @@ def provenance(name: str) -> dict:
         return done.stdout.strip() if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    if commit and git("status", "--porcelain", "--", "lib", "notebooks", "profiles"):
+    paper = paper_of(name)
+    code = ["lib/__init__.py", "lib/core", "lib/report", f"lib/{paper}" if paper in PAPERS else "lib",
+            f"notebooks/{name}.py", "profiles"]
+    if commit and git("status", "--porcelain", "--", *code):
         commit += "-dirty"
     return {"commit": commit, "notebook_sha256": hashlib.sha256((NOTEBOOKS / f"{name}.py").read_bytes()).hexdigest(),
-            "library": library_hash()}
+            "library": library_hash(paper=paper_of(name))}
 
 
 def _replace_records(records_dir: Path, staging: Path, output: str, page: tuple[Path, Path] | None = None,
@@ -374,14 +391,14 @@ def append_log(out_dir: Path, entry: dict, executor: str, parallel_jobs: int) ->
 
 
 def regenerate_scorecard(records_dir: Path) -> Path | None:
-    """Rewrite the book's scorecard from its records, under the records lock so that it never mixes an
-    output's old and new records; other record folders have no scorecard (None)."""
+    """Rewrite the book's scorecard and claims matrix from its records, under the records lock so that they
+    never mix an output's old and new records; other record folders have no scorecard (None)."""
     if records_dir != BOOK / "records":
         return None
     from .scorecard import main as write_scorecard
 
     with _locked(records_dir / RECORDS_LOCK):
-        write_scorecard(["--records", str(records_dir), "--out", str(BOOK / "scorecard.md")])
+        write_scorecard(["--records", str(records_dir), "--book", str(BOOK)])
     return BOOK / "scorecard.md"
 
 

@@ -5,7 +5,8 @@
   with an older notebook or library) and every checked metric grouped by claim;
 - ``book/generated/claims-matrix.md`` and ``claims-matrix.png``: the claims at a glance (every claim of the
   three papers and every extra experiment of the five reproductions; the landing page includes both);
-- ``book/generated/<paper>-claims.md``: a paper's checked metrics, per claim, for its chapter page.
+- ``book/generated/<paper>-claims.md``: a paper's checked metrics, per claim, for its chapter page;
+- ``book/generated/verdict-rule.md``: the verdict rule, as the landing page states it.
 """
 from __future__ import annotations
 
@@ -223,8 +224,9 @@ def matrix_figure(rows: list[Row], records: list[dict], path: Path) -> None:
         symbols.append("" if row.offline or not ours else ours[0] if len(set(ours)) == 1 else "◐")
         for x, symbol in enumerate(symbols):
             ax.add_patch(plt.Rectangle((x, y), 0.95, 0.9, color=COLOURS.get(symbol, "#ffffff"), ec="#dddddd"))
-        if row.offline:
-            ax.text(len(SOURCES) + 0.47, y + 0.45, "offline", ha="center", va="center", fontsize=7, color="#777777")
+        if row.offline or not ours:
+            ax.text(len(SOURCES) + 0.47, y + 0.45, "offline" if row.offline else "not run", ha="center", va="center",
+                    fontsize=7, color="#777777")
     ax.set_xlim(0, len(columns))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([x + 0.47 for x in range(len(columns))], columns)
@@ -241,6 +243,17 @@ def matrix_figure(rows: list[Row], records: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def texts(records: list[dict], book: Path) -> dict[Path, str]:
+    """The generated markdown pages (path -> text), from the records, the registries and the pages."""
+    from .claims import all_rows
+
+    generated = book / "generated"
+    out = {book / "scorecard.md": render(records, page_statuses(book)),
+           generated / "verdict-rule.md": RULE + "\n", generated / "claims-matrix.md": matrix(all_rows(), records)}
+    out.update({generated / f"{paper}-claims.md": paper_page(paper, records) for paper in PAPERS})
+    return out
+
+
 def main(argv=None) -> None:
     from .claims import all_rows
 
@@ -250,15 +263,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     book = Path(args.book)
     records = load_records(args.records)
-    (book / "scorecard.md").write_text(render(records, page_statuses(book)))
-    generated = book / "generated"
-    generated.mkdir(exist_ok=True)
-    rows = all_rows()
-    (generated / "claims-matrix.md").write_text(matrix(rows, records))
-    matrix_figure(rows, records, generated / "claims-matrix.png")
-    for paper in PAPERS:
-        (generated / f"{paper}-claims.md").write_text(paper_page(paper, records))
-    print(f"wrote {book / 'scorecard.md'}, the claims matrix and {len(PAPERS)} paper tables in {generated}")
+    (book / "generated").mkdir(exist_ok=True)
+    for path, text in texts(records, book).items():
+        path.write_text(text)
+    matrix_figure(all_rows(), records, book / "generated" / "claims-matrix.png")
+    print(f"wrote {book / 'scorecard.md'}, the claims matrix (table and figure), the verdict rule and "
+          f"{len(PAPERS)} paper tables in {book / 'generated'}")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ def test_toy_estimates_are_seeded_by_repetition(seeded):
 
 def test_toy_study_adds_the_reference_budgets_and_measures_around_the_truth():
     toy = est.toy_study([(4, 2)], repetitions=5)
-    assert toy[["sampler", "budget"]].values.tolist() == [[s, b] for s in ("mc", "qmc")
-                                                         for b in ("4 × 2", "25 × 10", "100 × 25")]
+    assert toy[["seed", "sampler", "budget"]].values.tolist() == [[0, s, b] for s in ("mc", "qmc")
+                                                                 for b in ("4 × 2", "25 × 10", "100 × 25")]
     n = 5  # RMSE² = bias² + variance (the variance with divisor n)
     assert (toy["RMSE"] ** 2).tolist() == pytest.approx((toy["bias"] ** 2 + toy["sd"] ** 2 * (n - 1) / n).tolist())
     truth = quadrature_flow(*WEIGHTS)[0]
@@ -53,13 +53,23 @@ def test_toy_study_adds_the_reference_budgets_and_measures_around_the_truth():
     assert big["qmc"] < big["mc"] < 0.1 * truth  # both close at 2,500 samples, QMC closer
 
 
+def test_toy_study_repeats_per_seed_with_disjoint_draws():
+    toy = est.toy_study([], repetitions=3, seeds=[0, 1])
+    assert toy["seed"].tolist() == [0] * 4 + [1] * 4
+    first, second = (toy[toy.seed == s].set_index(["sampler", "budget"])["RMSE"] for s in (0, 1))
+    assert (first != second).all()
+    assert est.toy_estimates("mc", 4, 2, 3, seed=1)[0] == est.toy_estimates("mc", 4, 2, 4)[3]  # seed · reps + r
+
+
 def test_toy_ratios():
-    toy = pd.DataFrame({"sampler": ["mc", "qmc"] * 2, "budget": ["100 × 25"] * 2 + ["25 × 10"] * 2,
-                        "RMSE": [0.02, 0.004, 0.05, 0.01]})
+    toy = pd.DataFrame({"seed": [0] * 4 + [1] * 4, "sampler": ["mc", "qmc"] * 4,
+                        "budget": (["100 × 25"] * 2 + ["25 × 10"] * 2) * 2,
+                        "RMSE": [0.02, 0.004, 0.05, 0.01, 0.02, 0.01, 0.05, 0.01]})
     ratios = est.toy_ratios(toy)
-    assert ratios["budget"].tolist() == ["100 × 25", "25 × 10"]
-    assert ratios["ratio"].tolist() == pytest.approx([0.2, 0.2])
-    assert ratios["notes_ratio"].tolist() == [0.136, 0.326]  # 0.003 / 0.022 and 0.015 / 0.046
+    assert ratios[["seed", "budget"]].values.tolist() == [[0, "100 × 25"], [0, "25 × 10"], [1, "100 × 25"],
+                                                          [1, "25 × 10"]]
+    assert ratios["ratio"].tolist() == pytest.approx([0.2, 0.2, 0.5, 0.2])
+    assert ratios["notes_ratio"].tolist() == [0.136, 0.326] * 2  # 0.003 / 0.022 and 0.015 / 0.046
 
 
 def made_up_errors() -> pd.DataFrame:

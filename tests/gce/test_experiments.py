@@ -91,10 +91,12 @@ def test_classifier_comparison_adds_the_intensity_correlations(tiny_splits, sett
 
 
 @pytest.mark.slow
-def test_cost_times_every_training_and_takes_ratios(tiny_splits):
-    cost = experiments.cost({"mnist_3_8": tiny_splits}, 0, warmup_steps=1, timing_steps=1, classifier_timing_steps=2)
-    row = cost.loc["mnist_3_8"]
-    assert row["clock"] == "CPU" and (row.drop("clock") > 0).all()
+def test_cost_times_every_training_and_takes_ratios_per_repetition(tiny_splits):
+    cost = experiments.cost({"mnist_3_8": tiny_splits}, 0, warmup_steps=1, timing_steps=1, classifier_timing_steps=2,
+                            repeats=2)
+    assert cost[["data set", "repetition"]].values.tolist() == [["mnist_3_8", 0], ["mnist_3_8", 1]]
+    row = cost.iloc[1]
+    assert row["clock"] == "CPU" and (row.drop(["clock", "data set"]) > 0).all()
     assert row["GCE / VAE"] == pytest.approx(row["GCE CPU s/step"] / row["VAE CPU s/step"])
     assert row["seed 000 GCE / VAE"] == pytest.approx((34 * 60 + 25) / (5 * 60 + 24))
 
@@ -116,3 +118,15 @@ def test_gce_scorer_trains_each_configuration_once(isolated_cache):
     assert again(1, 1, 0.01) == pytest.approx((c1, d1))  # the model cache returns the same model
     assert again.runs[-1]["cached"]
     assert len(list(isolated_cache.glob("*.pt"))) == 2
+
+
+@pytest.mark.slow
+def test_algorithm1_tunes_once_per_seed(tiny_splits):
+    settings = {"classes": [0, 1], "classifier_epochs": 1, "steps": 2, "batch_size": 4, "lr": 1e-3, "n_alpha": 2,
+                "n_beta": 2, "eval_n_alpha": 3, "eval_n_beta": 2}
+    classifiers, runs, trained = experiments.algorithm1(tiny_splits, settings, [0, 1], [1, 2], [0.01, 0.1], xi=0.05,
+                                                        window=1, k_max=1, total=None)
+    assert list(classifiers) == list(runs) == [0, 1]
+    assert all(isinstance(run, gs.TuningRun) for run in runs.values())
+    assert trained["seed"].tolist() == [0] * (len(trained) // 2) + [1] * (len(trained) // 2)
+    assert trained.groupby("seed")["K"].apply(list).tolist()[0] == trained.groupby("seed")["K"].apply(list).tolist()[1]

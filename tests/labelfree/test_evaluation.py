@@ -84,6 +84,19 @@ def test_example_checks_by_hand():
     assert checks["data"].tolist() == ["B", "B", "A", "A"]             # in order of appearance
     np.testing.assert_allclose(checks["gap"], 0.8 - 0.6)               # SimplEx minus TracIn; the variant is ignored
     np.testing.assert_allclose(checks["drop"], 0.5 - 0.1)              # Influence Functions falls least
+    np.testing.assert_allclose(checks["rise"], 0.1 - 0.5)              # two points: the smallest fall, negated
+
+
+def test_example_checks_find_a_rise_inside_the_curve():
+    # Every method ends lower than it starts, but SimplEx rises from 5 % to 20 % on seed 1 (the endpoint
+    # drop cannot see it).
+    curve = {0.05: 0.6, 0.2: 0.5, 1.0: 0.1}
+    rows = [{"data": "A", "seed": seed, "method": method, "fraction": f,
+             "similarity": 0.8 if (seed, method, f) == (1, "SimplEx", 0.2) else value}
+            for seed in (0, 1) for method in ev.LOSS_BASED + ev.REPRESENTATION_BASED for f, value in curve.items()]
+    checks = ev.example_checks(pd.DataFrame(rows), list(curve))
+    np.testing.assert_allclose(checks["drop"], [0.5, 0.5])
+    np.testing.assert_allclose(checks["rise"], [-0.1, 0.2])
 
 
 # ----------------------------------------------------------------------------- claims 3 and 4: correlations
@@ -107,6 +120,15 @@ def test_unit_kl_of_known_posteriors():
     model = nn.Module()
     model.encoder = Posterior()
     np.testing.assert_allclose(ev.unit_kl(model, torch.zeros(5, 1, 2, 2), batch_size=2), [0.0, 0.5])
+
+
+def test_sweep_readiness_takes_the_worst_model_per_seed():
+    table = pd.DataFrame({"seed": [0, 0, 1, 1], "rec_ratio": [0.5, 0.7, 1.1, 0.2], "active": [3, 1, 2, 3],
+                          "loss_fall": [0.001, 0.03, -0.01, 0.004]})
+    ready = ev.sweep_readiness(table)
+    assert ready["worst reconstruction loss / the mean training image's"].tolist() == [0.7, 1.1]
+    assert ready["fewest active latent units"].tolist() == [1, 2]
+    assert ready["largest relative fall of the training loss over its last tenth"].tolist() == [0.03, 0.004]
 
 
 def test_pcc_fall_is_low_minus_high_per_kind_and_seed():
@@ -157,3 +179,13 @@ def test_pretext_checks_by_hand():
     comparison = ev.table4_comparison(pccs, table4)
     assert comparison.loc[("saliency", "R-D"), "ours (mean ± sd)"] == f"0.45 ± {np.std([0.4, 0.5], ddof=1):.2f}"
     assert comparison.loc[("examples", "I-C"), "seed 003 Table 4"] == "0.10 ± 0.01"
+
+
+def test_pretext_readiness_takes_the_worst_autoencoder_and_the_classifier():
+    training = pd.DataFrame({"seed": [0] * 4 + [1] * 4, "task": ["R", "D", "I", "C"] * 2,
+                             "best validation loss / the mean training image's": [0.5, 0.9, 0.7, np.nan] * 2,
+                             "test accuracy": [np.nan] * 3 + [0.92] + [np.nan] * 3 + [0.11]})
+    ready = ev.pretext_readiness(training)
+    assert ready.index.tolist() == [0, 1]
+    assert ready["worst best validation loss / the mean training image's"].tolist() == [0.9, 0.9]
+    assert ready["test accuracy"].tolist() == [0.92, 0.11]

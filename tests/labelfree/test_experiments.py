@@ -38,6 +38,10 @@ def test_autoencoders_and_their_latent_shift_curves(mnist_like):
     fits, training = experiments.autoencoders(mnist_like, [0], {"MNIST": 1}, progress=False)
     assert list(fits) == [("MNIST", 0)] and training["cache"].tolist() == ["trained"]
     assert training.loc[0, "TracIn checkpoints (epochs)"] == [1]  # claim 1's default: every 10 epochs
+    e = mnist_like["MNIST"]
+    mean_loss = ((e.train.mean(0) - e.val) ** 2).mean().item()
+    assert training.loc[0, "best validation loss / the mean training input's"] == pytest.approx(
+        fits["MNIST", 0].history["best_val_loss"] / mean_loss)
     curves = experiments.latent_shift_curves(fits, mnist_like, [0.5, 1.0], ig_steps=2, gs_samples=2)
     assert list(curves.columns) == ["method", "fraction", "batch", "shift", "data", "seed"]
     assert len(curves) == len(experiments.CURVE_METHODS) * 2 and (curves["shift"] >= 0).all()
@@ -68,9 +72,22 @@ def test_beta_sweep_has_one_row_per_model():
     assert list(table.columns) == experiments.SWEEP_COLUMNS and len(table) == 4
     assert table["tv_weight"].tolist() == [0.0, 0.0, 0.5, 0.5] and table["beta"].tolist() == [1, 2, 1, 2]
     assert table["active"].between(0, 2).all() and (table["attr_tv"] > 0).all()
+    assert table["loss_fall"].notna().all()
+    np.testing.assert_allclose(table["rec_ratio"], table["rec"] / experiments.mean_image_bce(images[:16]))
     assert table.attrs["examples"]["d", 0.5, "beta", 2, 0].shape == (4, 2, 32, 32)
     empty = experiments.beta_sweep(data, config, ["beta"], [1], [0], tv_weights=())
     assert empty.empty and list(empty.columns) == experiments.SWEEP_COLUMNS
+
+
+def test_mean_image_bce_by_hand():
+    images = torch.tensor([[1.0, 0.0], [1.0, 1.0]]).view(2, 1, 1, 2)  # mean image (1, 0.5)
+    assert experiments.mean_image_bce(images) == pytest.approx(np.log(2), rel=1e-5)  # only the 0.5 pixel costs
+
+
+def test_loss_fall_compares_the_last_two_tenths_of_training():
+    losses = [10.0] * 80 + [2.2] * 10 + [2.0] * 10
+    assert experiments.loss_fall(losses) == pytest.approx(0.1)
+    assert experiments.loss_fall([3.0, 3.0]) == 0 and experiments.loss_fall([5.0]) == 0
 
 
 def test_sweep_config_and_its_header():
@@ -92,4 +109,6 @@ def test_pretext_correlations_pair_every_task(blobs):
     assert run.pccs["pcc"].between(-1, 1).all()
     assert run.training["task"].tolist() == list(TASKS.values())
     assert run.training["test accuracy"].notna().tolist() == [False, False, False, True]
+    ratios = run.training["best validation loss / the mean training image's"]
+    assert ratios.notna().tolist() == [True, True, True, False] and (ratios[:3] > 0).all()
     assert run.maps.shape == (4, 4, 28, 28) and (run.maps >= 0).all()

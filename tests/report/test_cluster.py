@@ -45,7 +45,7 @@ def test_staleness_names_what_changed(tmp_path):
     assert cluster.staleness(job, "smoke", tmp_path) == "changed: notebook source, library"
 
 
-def test_library_stamp_leaves_out_only_the_runners_own_modules(tmp_path):
+def test_library_stamp_leaves_out_the_orchestration_and_other_papers(tmp_path):
     lib = Path(runner.__file__).parents[1]
     assert all((lib / name).is_file() for name in runner.ORCHESTRATION)
     for name in (*runner.ORCHESTRATION, "gce/method.py"):
@@ -57,8 +57,12 @@ def test_library_stamp_leaves_out_only_the_runners_own_modules(tmp_path):
     (tmp_path / "report" / "runner.py").write_text("# a fix to the scheduler\n")
     (tmp_path / "report" / "cluster.py").unlink()
     assert runner.library_hash.__wrapped__(tmp_path) == before
+    assert runner.library_hash.__wrapped__(tmp_path, "gce") == runner.library_hash.__wrapped__(tmp_path, "gce")
+    gce, cgn = runner.library_hash.__wrapped__(tmp_path, "gce"), runner.library_hash.__wrapped__(tmp_path, "cgn")
     (tmp_path / "cgn" / "model.py").write_text("x = 2\n")
     assert runner.library_hash.__wrapped__(tmp_path) != before
+    assert runner.library_hash.__wrapped__(tmp_path, "cgn") != cgn  # a paper's own change counts for it ...
+    assert runner.library_hash.__wrapped__(tmp_path, "gce") == gce  # ... and not for another paper
 
 
 def test_pages_stored_before_stamps_are_not_current():

@@ -18,7 +18,7 @@ def book(tmp_path, monkeypatch):
     source = notebooks / "gce_qmc.py"
     source.write_text("# %%\nprint(1)\n")
     monkeypatch.setattr(pages, "NOTEBOOKS", notebooks)
-    monkeypatch.setattr(pages, "library_hash", lambda: "lib-now")
+    monkeypatch.setattr(pages, "library_hash", lambda paper: "lib-now")
     monkeypatch.setattr(pages, "errata", lambda page: "The seed-000 reference shown is wrong." if "1_4_9" in page.stem else "")
     for name in ("gce_qmc", "gce_qmc-mnist_1_4_9"):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("print(1)")])
@@ -31,7 +31,7 @@ def book(tmp_path, monkeypatch):
 def test_status_follows_the_source_and_the_library(book, monkeypatch):
     page = book / "book" / "executed" / "gce_qmc.ipynb"
     assert pages.status(page) == "current"
-    monkeypatch.setattr(pages, "library_hash", lambda: "lib-later")
+    monkeypatch.setattr(pages, "library_hash", lambda paper: "lib-later")
     assert pages.status(page) == "older library"
     (book / "notebooks" / "gce_qmc.py").write_text("# %%\nprint(2)\n")
     assert pages.status(page) == "older notebook"

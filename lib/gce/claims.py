@@ -1,0 +1,254 @@
+"""GCE's claims registry: the criteria of every checked metric (``CLAIMS``, one ``Claim`` per claim page), the
+rows of the claims matrix (``ROWS``), what a reader of each stored page must know that the page itself gets
+wrong or omits (``ERRATA``), and a run's training budget as a fraction of the paper's (``budget``,
+``cost_budget``). Criteria are fixed here before the runs they judge; thresholds are absolute numbers.
+"""
+from __future__ import annotations
+
+import math
+
+from lib.report.claims import Claim, Metric, Precondition, Row
+from lib.report.verdict import Criterion, at_least, at_most, between
+
+from . import reference
+
+HEADLINE_DATASETS = ("mnist_3_8", "mnist_1_4_9", "fmnist_0_3_4", "mnist_10")
+ALGORITHM1_DATASETS = ("mnist_3_8", "mnist_1_4_9", "fmnist_0_3_4")
+PENALTY_DATASETS = ("mnist_3_8", "fmnist_0_3_4")
+ARCHITECTURES = ("cnn", "resnet", "densenet", "inception")  # explained like the paper's CNN
+POOR = "mean_intensity"  # seed 002's deliberately poor classifier
+JUDGED_GAMMA = 1.0  # the β-penalty weight judged against γ = 0
+KAPPA = 10 ** 0.5  # the λ grid factor of Algorithm 1 (seed 000's κ)
+# Step 1 needs D to fall with K + L. The paper's own curves (reference.PAPER_CURVES) have Spearman ρ = −0.998
+# (MNIST 3/8, Fig. 11) and −0.775 (Fashion-MNIST, Fig. 16, where D wobbles on its plateau): −0.7 passes both.
+STEP1_RHO = -0.7
+
+
+def above_chance(dataset: str) -> Criterion:
+    """A classifier worth explaining: validation accuracy at least chance + 0.25 (room for the 25-point drop
+    that removing α must cause)."""
+    return at_least(1 / len(reference.GCE_SETTINGS[dataset]["classes"]) + 0.25, "chance + 0.25")
+
+
+def bias_floor(dataset: str) -> float:
+    """(M − 1)/(2·Nβ) at the paper's Nβ: the plain-MC plug-in bias of a flow that is zero, in nats. A flow
+    below it cannot be told from zero by the paper's estimator."""
+    s = reference.GCE_SETTINGS[dataset]
+    return (len(s["classes"]) - 1) / (2 * s["n_beta"])
+
+
+TRAINED = "classifier above chance (validation accuracy)"
+
+
+def _headline(dataset: str) -> Claim:
+    numbers = reference.GCE_NUMBERS[dataset]
+    acc, flow, d = (numbers.get(key, {}).get("paper") for key in ("classifier_accuracy", "final_flow", "final_D"))
+    m = len(reference.GCE_SETTINGS[dataset]["classes"])
+    guard = (TRAINED,)
+    metrics = [
+        Metric("classifier validation accuracy",
+               at_least(0.97) if acc is None else at_least(acc - 0.015, "paper − 0.015")),
+        Metric("α sweep: rows whose decision changes", at_least(0.75), guard),
+        Metric("β sweep: largest fraction of rows whose decision changes", at_most(0.25), guard),
+        Metric("end-of-training I(α; Ŷ) [nats]",
+               at_least(0.5 * math.log(m), "0.5 × ln M") if flow is None else at_least(0.9 * flow, "0.9 × paper"),
+               guard),
+        Metric("largest β flow / smallest α flow", at_most(0.10), guard),
+        Metric("accuracy drop when α is removed", at_least(0.25), guard),
+        Metric("largest accuracy drop when a β is removed", at_most(0.05), guard)]
+    if d is not None:
+        metrics.append(Metric("data term D (SSE + KL per sample)", between(0.75 * d, 1.25 * d, "paper ± 25%"), guard))
+    return Claim(f"gce_headline/{dataset}", f"GCE {dataset}: α flips the decision, β does not", tuple(metrics),
+                 (Precondition(TRAINED, above_chance(dataset)),))
+
+
+def _classifiers() -> Claim:
+    metrics, preconditions = [], []
+    for a in ARCHITECTURES:
+        guard = (f"{a}: {TRAINED}",)
+        preconditions.append(Precondition(guard[0], above_chance("mnist_3_8")))
+        metrics += [
+            Metric(f"{a}: validation accuracy", at_least(0.97)),
+            Metric(f"{a}: α sweep, rows whose decision changes", at_least(0.75), guard),
+            Metric(f"{a}: β sweep, largest fraction of rows whose decision changes", at_most(0.25), guard),
+            Metric(f"{a}: largest β flow / α flow", at_most(0.10), guard),
+            Metric(f"{a}: accuracy drop when α is removed", at_least(0.25), guard),
+            Metric(f"{a}: largest accuracy drop when a β is removed", at_most(0.05), guard)]
+    metrics += [  # the poor classifier is explained if α tracks brightness, its only input
+        Metric(f"{POOR}: validation accuracy", at_most(0.90, "deliberately poor")),
+        Metric(f"{POOR}: |corr(α, mean intensity)|", at_least(0.8)),
+        Metric(f"{POOR}: largest |corr(β, mean intensity)|", at_least(0.5, "seed 002: β₁, β₂ leak brightness")),
+        Metric(f"{POOR}: α sweep, rows whose decision changes", at_least(0.75))]
+    return Claim("gce_classifiers", "GCE explains any classifier with gradients and probabilities (MNIST 3 vs 8)",
+                 tuple(metrics), tuple(preconditions))
+
+
+STEP1_POINTS, PLATEAU, K_VALUES, LAMBDA_POINTS = ("step 1: K + L values tried", "step 1: D plateaus inside the grid",
+                                                  "step 2: K values compared", "step 2: λ values tried")
+
+
+def _algorithm1(dataset: str) -> Claim:
+    s = reference.GCE_SETTINGS[dataset]
+    k, total, lam = s["k"], s["k"] + s["l"], s["lam"]
+    preconditions = (Precondition(STEP1_POINTS, at_least(3, "a rank correlation needs 3 points")),
+                     Precondition(PLATEAU, at_least(1, "1 = yes")),
+                     Precondition(K_VALUES, at_least(2, "a range needs 2 K")),
+                     Precondition(LAMBDA_POINTS, at_least(3, "a rank correlation needs 3 points")))
+    metrics = (
+        Metric("step 1: Spearman ρ of D with K + L",
+               at_most(STEP1_RHO, "the paper's curves pass: −0.998 (MNIST 3/8), −0.775 (Fashion-MNIST)"),
+               (STEP1_POINTS,)),
+        Metric("step 1: K + L at the plateau of D", between(total - 1, total + 1, "paper ± 1"), (PLATEAU,)),
+        Metric("step 2: range of C over K / mean", at_most(0.05), (K_VALUES,)),
+        Metric("step 2: Spearman ρ of D with λ (K = 1)", at_most(-0.8, "the paper's curves: −1"), (LAMBDA_POINTS,)),
+        Metric("selected K", between(k, k, "= paper")),
+        Metric("selected λ (weight of D)", between(lam / KAPPA, lam * KAPPA, "within a factor √10 of the paper's")),
+        Metric("distinct selections over ξ", at_most(1, "one selection for every ξ")))
+    return Claim(f"gce_algorithm1/{dataset}", f"GCE {dataset}: Algorithm 1 selects (K, L, λ)", metrics, preconditions)
+
+
+LEAKAGE = "β leakage to remove: largest β flow at γ = 0 [nats]"
+
+
+def _beta_penalty(dataset: str) -> Claim:
+    g, floor = JUDGED_GAMMA, bias_floor(dataset)
+    leak = (LEAKAGE,)
+    metrics = (
+        Metric(f"largest β flow at γ = {g} [nats]", at_most(floor, "paper's plain-MC bias bound"), leak),
+        Metric(f"largest β flow, γ = {g} − 0.5 × γ = 0 [nats]", at_most(0, "at least halved"), leak),
+        Metric(f"β sweep: change in largest change rate, γ = {g} − γ = 0", at_most(0, "does not go up")),
+        Metric(f"change in largest β ablation drop, γ = {g} − γ = 0", at_most(0, "does not go up")),
+        Metric(f"I(α; Ŷ) ratio, γ = {g} / γ = 0", at_least(0.95)),
+        Metric(f"D ratio, γ = {g} / γ = 0", at_most(1.05)))
+    return Claim(f"gce_beta_penalty/{dataset}",
+                 f"GCE beyond the paper ({dataset}): a β-flow penalty removes β leakage without hurting D", metrics,
+                 (Precondition(LEAKAGE, at_least(floor, "paper's plain-MC bias bound")),))
+
+
+TOY_BUDGETS = tuple(f"{a} × {b}" for a, b in reference.TOY_REFERENCE_RMSE)
+
+
+def _qmc(dataset: str) -> Claim:
+    metrics = tuple(Metric(f"toy: RMSE ratio QMC / MC at {b}", at_most(0.5)) for b in TOY_BUDGETS) + (
+        Metric("trained GCE: RMSE ratio QMC / MC of I(α; Ŷ) at the full budget", at_most(0.5)),
+        Metric("trained GCE: RMSE of QMC at the reduced budget / MC at the full budget", at_most(1)),
+        Metric("training: I(α; Ŷ), QMC reduced − MC full [nats]", between(-0.03, 0.03)),
+        Metric("training: D ratio, QMC reduced / MC full", between(0.95, 1.05)),
+        Metric("training: largest β flow, QMC reduced − MC full [nats]", at_most(0.02)),
+        Metric("training: β sweep largest change rate, QMC reduced − MC full", at_most(0.05)),
+        # The control: plain MC at the reduced budget must miss the I(α; Ŷ) tolerance that QMC is held to.
+        Metric("training control: I(α; Ŷ), MC reduced − MC full [nats]", at_most(-0.03, "misses QMC's ± 0.03")))
+    return Claim(f"gce_qmc/{dataset}",
+                 f"GCE beyond the paper ({dataset}): QMC information flow is as good at 5–10× fewer samples", metrics)
+
+
+COST = Claim("gce_cost", "GCE cost: the causal term dominates training time", (
+    Metric("smallest GCE / VAE time ratio over data sets", at_least(4, "seed 000: 4.7–6.4")),))
+
+CLAIMS = (*(_headline(d) for d in HEADLINE_DATASETS), _classifiers(), *(_algorithm1(d) for d in ALGORITHM1_DATASETS),
+          COST, *(_beta_penalty(d) for d in PENALTY_DATASETS), _qmc("mnist_3_8"))
+
+
+def budget(settings: dict, dataset: str, per: str = "explainer") -> tuple[float, str]:
+    """GCE training steps per explainer (or Algorithm 1 configuration) over the paper's 8,000, and what that
+    counts; the sample counts of the causal term are named beside."""
+    paper = reference.GCE_SETTINGS[dataset]
+    n_alpha, n_beta = settings.get("mc_budget") or (settings["n_alpha"], settings["n_beta"])
+    return settings["steps"] / paper["steps"], (f"{settings['steps']:,} of {paper['steps']:,} GCE steps per {per}; "
+                                                f"Nα × Nβ {n_alpha} × {n_beta} of {paper['n_alpha']} × {paper['n_beta']}")
+
+
+def cost_budget(settings: dict) -> tuple[float, str]:
+    """The GCE steps timed per data set over the paper's 8,000 (the cost notebook scales them up)."""
+    timed = settings["timing_steps"] * settings.get("repeats", 1)
+    return timed / 8000, f"{timed} of 8,000 GCE steps timed per data set, scaled to 8,000"
+
+
+ROWS = (
+    Row("gce", "α flips the classifier's decision and β does not; information flow and ablation separate them "
+        "(MNIST 3 vs 8)", "paper Sec. 5", {"paper": "✓", "000": "✓", "001": "✓", "002": "✓"},
+        ("gce_headline/mnist_3_8",)),
+    Row("gce", "the same on MNIST 1/4/9", "paper Sec. 5", {"paper": "✓", "000": "✓"}, ("gce_headline/mnist_1_4_9",)),
+    Row("gce", "the same on Fashion-MNIST t-shirt/dress/coat", "paper Sec. 5",
+        {"paper": "✓", "000": "✓", "001": "✓", "002": "✓"}, ("gce_headline/fmnist_0_3_4",)),
+    Row("gce", "Algorithm 1 selects (K, L, λ) = (1, 7, 0.05) on MNIST 3 vs 8", "paper Sec. 4, Alg. 1, Fig. 11",
+        {"paper": "✓", "000": "◐"}, ("gce_algorithm1/mnist_3_8",)),
+    Row("gce", "Algorithm 1 selects (K, L, λ) = (2, 4, 0.05) on Fashion-MNIST", "paper Sec. 4, Alg. 1, Fig. 16",
+        {"paper": "✓", "001": "◐"}, ("gce_algorithm1/fmnist_0_3_4",)),
+    Row("gce", "GCE explains any classifier with gradients and probabilities (ResNet-, DenseNet-, Inception-style; "
+        "a mean-intensity classifier)", "paper; seeds 001 Sec. 4.1, 002 Sec. 3.4", {"paper": "✓", "001": "✗", "002": "◐"},
+        ("gce_classifiers",)),
+    Row("gce", "all ten MNIST digits with K = 3, L = 7, λ = 0.1", "seed 002 Sec. 3.2", {"002": "✓"},
+        ("gce_headline/mnist_10",)),
+    Row("gce", "the causal term makes GCE training 5–30× slower than a plain VAE", "seed 000 Table 1", {"000": "✓"},
+        ("gce_cost",)),
+    Row("gce", "a term that minimises β's causal influence (proposed as future work)", "seed 002 Sec. 4.5",
+        {"002": "·"}, tuple(f"gce_beta_penalty/{d}" for d in PENALTY_DATASETS)),
+    Row("gce", "a quasi-Monte-Carlo information-flow estimator is as good at 5–10× fewer samples",
+        "this report (a toy-case hint in the reference notes)", {}, ("gce_qmc/mnist_3_8",)),
+    Row("gce", "GCE on CIFAR-10 gives artefacts, not human-interpretable explanations", "seeds 001 Sec. 4.3, 002 Sec. 3.5",
+        {"001": "✗", "002": "✗"}, offline="no CIFAR-10 in the offline data"),
+    Row("gce", "GCE on a text classifier (LSTM on SST) does not separate causal factors", "seed 000 Sec. 6.2",
+        {"000": "✗"}, offline="no SST data or GloVe embeddings offline"),
+)
+
+
+_NOT_IN_SEED000 = ("The per-factor reference numbers this page credits to seed 000 (the red marks of the flow and "
+                   "ablation charts and the seed-000 column of its verdict table: {numbers}) are not in seed 000's "
+                   "report, whose only per-factor figure is Fashion-MNIST's (its Figure 3); the reference notes "
+                   "trace them to bar charts in the repository of seed 000's authors, which we could not check. "
+                   "They are no longer used.")
+_OLD_RULE = ("Its verdicts were judged on the mean over seeds; the verdicts that count are the re-judged ones "
+             "(one-sided 95% interval over seeds, preconditions) in the claims table.")
+_PAPER_PAGE = ("This page ran an older `gce_headline.py` (its code cells differ from the current notebook's); its "
+               "per-seed values are re-judged from its records with the current criteria. " + _OLD_RULE)
+_FMNIST_SETTINGS = ("Its explainers trained with batch 64 and learning rate 5e-4, the original code's defaults, "
+                    "labelled as the paper's settings; seed 000's Table 4 gives batch 32 and learning rate 1e-4 for "
+                    "Fashion-MNIST (the reference notes attribute these to the paper). The notebook now uses 32 and 1e-4.")
+
+ERRATA = {
+    "gce_headline": " ".join([_PAPER_PAGE, _NOT_IN_SEED000.format(numbers="largest β / α flow 0.029, α ablation "
+                                                                           "drop 0.45, β ablation drop 0.0")]),
+    "gce_headline-mnist_1_4_9": " ".join([
+        _PAPER_PAGE, _NOT_IN_SEED000.format(numbers="largest β / α flow 0.092, α ablation drop 0.28, β ablation "
+                                                    "drop 0.0"),
+        "The ratio 0.092 was also computed wrongly: the largest β flow over the *first* α flow (0.045 / 0.49); "
+        "the metric's definition, over the smallest α flow, gives 0.113 from the same numbers.",
+        "The α sweep passed on its mean although two of three seeds (0.74, 0.69) are below 0.75."]),
+    "gce_headline-fmnist_0_3_4": " ".join([_PAPER_PAGE, _FMNIST_SETTINGS]),
+    "gce_headline-mnist_10": _OLD_RULE,
+    "gce_classifiers": " ".join([
+        "Seed 001's Inception accuracy is shown as 1.0: its text gives 99% for Inception before the explainer was "
+        "trained (its appendix gives 100% for all three architectures).",
+        "The explainer metrics of a classifier that is not above chance + 0.25 on every seed (Inception, seed 1: "
+        "0.739) are inconclusive: the 25-point ablation drop cannot be measured on it.", _OLD_RULE]),
+    "gce_algorithm1": " ".join([
+        "One seed: every metric of this page is a single run of a random quantity, so inconclusive. Three seeds "
+        "would cost about 30 CPU-minutes more than the 15 the report allows per page (the page trains 25 models).",
+        "The page judged ρ(D, K + L) against ≤ −0.8; the criterion is now ≤ −0.7, which the paper's own curves "
+        "pass. A comparison that could not be made (no plateau, one K) was recorded as a failed check; it is now "
+        "a failed precondition.", _OLD_RULE]),
+    "gce_algorithm1-fmnist_0_3_4": " ".join([
+        "One seed: every metric of this page is a single run of a random quantity, so inconclusive. Three seeds "
+        "would cost about two CPU-hours more (its 25 models took 3,340 s to train).",
+        "The page judged ρ(D, K + L) against ≤ −0.8, which the paper's own Fashion-MNIST curve fails (−0.775); the "
+        "criterion is now ≤ −0.7.", _FMNIST_SETTINGS, _OLD_RULE]),
+    "gce_cost": " ".join([
+        "One timing: a single measurement of a random quantity (machine load moves it), so inconclusive. The "
+        "notebook now repeats the timings and takes each repetition's ratio as one value.", _OLD_RULE]),
+    "gce_beta_penalty": " ".join([
+        "Its main criterion (largest β flow ≤ max(half its γ = 0 value, the bias bound)) could not fail: without "
+        "the penalty the largest β flow was already far below the bias bound (MNIST 3/8 has no β leakage to "
+        "remove). The removal metrics now need leakage at γ = 0 (a precondition) and are inconclusive here; the "
+        "second removal metric (the flow at least halved, seed by seed) is new and has no record on this page.",
+        "The text says neither the β sweep change rate nor the β ablation drop goes up, but the ablation criterion "
+        "allowed +0.01; both are now ≤ 0. The β sweep change rate went up with the penalty on both seeds.",
+        "Two seeds; the profile now runs three.", _OLD_RULE]),
+    "gce_qmc": " ".join([
+        "Its question 3 asks that plain Monte Carlo at the reduced budget (the control) does *not* match the "
+        "full-budget explainer, but no metric tested the control: in its own table the control's I(α; Ŷ) is within "
+        "0.03 nats of the full budget's on both seeds, as QMC's is. The control metric (MC reduced − MC full ≤ −0.03) "
+        "is new and this page has no record of it, so the page does not show that QMC does better than the control.",
+        "The toy-case ratios are single studies (one value each), so inconclusive; the notebook now repeats the "
+        "toy study per seed. Two seeds; the profile now runs three.", _OLD_RULE]),
+}

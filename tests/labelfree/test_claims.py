@@ -1,0 +1,98 @@
+"""Label-Free XAI's claims registry: every run of a profile and every stored record finds its declared criteria,
+the criteria decide the cases the issue raised (a tie, a curve that rises inside), and the budgets count epochs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lib.labelfree import claims, reference
+from lib.report.claims import FINDINGS, SOURCES, lookup
+from lib.report.runner import BOOK, NOTEBOOKS, load_profile, notebook_parameters, plan
+from lib.report.verdict import judge, rejudge
+
+NOTEBOOK_NAMES = sorted(p.stem for p in NOTEBOOKS.glob("labelfree_*.py"))
+KEYS = {c.key for c in claims.CLAIMS}
+
+
+def records():
+    return [json.loads(p.read_text()) for p in sorted((BOOK / "records").glob("labelfree_*.json"))]
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_every_run_of_a_profile_has_its_claim(profile):
+    jobs = plan(NOTEBOOK_NAMES, load_profile(profile), {}, None)
+    assert {job.name for job in jobs} == set(NOTEBOOK_NAMES)
+    for job in jobs:
+        assert job.name in KEYS, job.output  # no variant parameter: one key per notebook
+        if job.name == "labelfree_disentangle":  # the run's own subset of the full sweep's metrics
+            p = {**notebook_parameters(job.name), **job.params}
+            claim = claims.disentangle_claim(p["datasets"], p["kinds"], p["betas"], p["tv_lambdas"])
+            full = lookup(claims.CLAIMS, claim.key)
+            assert {m.name for m in claim.metrics} <= {m.name for m in full.metrics}
+            assert all(m == full.metric(m.name) for m in claim.metrics)
+
+
+def test_every_stored_record_names_declared_criteria_and_rejudges_to_its_verdict():
+    stored = records()
+    assert stored
+    for record in stored:
+        claim = lookup(claims.CLAIMS, record["claim_id"])
+        assert record["claim_id"] == record["output"] and record["claim"] == claim.title
+        metric = claim.metric(record["metric"])
+        assert record["criterion"] == metric.criterion.as_record()
+        assert [p["name"] for p in record["preconditions"]] == list(metric.preconditions)
+        assert all(p["source"] for p in record["preconditions"])
+        assert rejudge(record) == record["verdict"]
+        assert 0 < record["provenance"]["budget_fraction"] <= 1 and record["provenance"]["budget"]
+
+
+def test_a_tie_is_not_a_win_even_on_every_seed():
+    ig_best = lookup(claims.CLAIMS, "labelfree_features").metric(claims.IG_BEST.format("ECG5000"))
+    assert judge([1.0, 1.0, 1.0], ig_best.criterion) == "not reproduced"
+    # the stored ECG5000 values, one seed at 1.0000: the interval over seeds straddles the threshold
+    assert judge([1.003134299645506, 1.0000177638580396, 1.001190742225585], ig_best.criterion) == "inconclusive"
+    gap = lookup(claims.CLAIMS, "labelfree_examples").metric(claims.GAP.format("MNIST"))
+    assert judge([0.0, 0.0, 0.0], gap.criterion) == "not reproduced"
+
+
+def test_a_rise_inside_the_curve_fails_the_claim_that_similarity_decreases():
+    rise = lookup(claims.CLAIMS, "labelfree_examples").metric(claims.RISE.format("ECG5000")).criterion
+    assert judge([0.176, 0.15, 0.2], rise) == "not reproduced"
+    assert judge([-0.01, -0.02, -0.015], rise) == "reproduced"
+
+
+def test_a_failed_precondition_makes_every_claim_3_verdict_inconclusive():
+    claim = claims.disentangle_claim(["mnist"], ["beta"], [1, 10], [0.1])
+    assert [m.name for m in claim.metrics] == [
+        "mnist β-VAE: PCC(β=1) − PCC(β=10)", "mnist: mean PCC over β and kinds",
+        "MNIST β-VAE with TV prior λ=0.1: PCC(β=1) − PCC(β=10)"]
+    assert all(len(m.preconditions) == 3 and m.seeds == claims.SEEDS for m in claim.metrics)
+    levelled = claim.precondition(claims.LEVELLED.format("mnist")).criterion
+    failed = [{"name": "levelled off", "passed": levelled.holds(0.05)}]
+    assert judge([-0.1, -0.2, -0.15], claim.metrics[0].criterion, preconditions=failed) == "inconclusive"
+    with pytest.raises(ValueError, match="outside seed 003's grid"):
+        claims.disentangle_claim(tv_lambdas=[0.2])
+    with pytest.raises(ValueError, match="do not span"):
+        claims.disentangle_claim(betas=[1, 5])
+
+
+def test_budgets_count_epochs_against_the_papers():
+    assert claims.autoencoder_budget({"MNIST": 20, "ECG5000": 30}) == (
+        0.2, "20 of 100 MNIST epochs, 30 of 150 ECG5000 epochs, at most")
+    assert claims.autoencoder_budget({"MNIST": 1, "ECG5000": 15})[0] == 0.01  # the less trained data set
+    config = {"mnist": {"epochs": 8, "train": 2000}, "dsprites": {"epochs": 3, "train": 2000}}
+    fraction, text = claims.vae_budget(config)
+    assert fraction == 0.03 and text.startswith("8 of 100 mnist epochs on 2,000 images")
+    paper = reference.LABELFREE_CLAIM4["epochs"]
+    assert claims.pretext_budget(paper) == (1.0, f"{paper} of {paper} epochs per encoder, at most")
+
+
+def test_rows_and_errata_point_at_what_exists():
+    assert [row.paper for row in claims.ROWS] == ["labelfree"] * len(claims.ROWS)
+    for row in claims.ROWS:
+        assert set(row.found) <= set(SOURCES) and set(row.found.values()) <= set(FINDINGS)
+        assert set(row.claims) <= KEYS and not (row.claims and row.offline)
+    assert KEYS <= {key for row in claims.ROWS for key in row.claims}  # every claim page is in the matrix
+    for page in claims.ERRATA:
+        assert (BOOK / "executed" / f"{page}.ipynb").is_file()
