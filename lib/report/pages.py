@@ -72,29 +72,25 @@ def _banner_cells(nb) -> list[int]:
     return [i for i, cell in enumerate(nb.cells) if BANNER_TAG in cell.metadata.get("tags", [])]
 
 
+def _pages(book: Path):
+    """(page, notebook, the banner it should have, the banners it has) for every executed page."""
+    for page in sorted((book / "executed").glob("*.ipynb")):
+        if not page.name.endswith((".partial.ipynb", ".failed.ipynb")):
+            nb = nbformat.read(page, as_version=4)
+            yield page, nb, banner(page, nb), [nb.cells[i].source for i in _banner_cells(nb)]
+
+
 def problems(book: Path = BOOK) -> list[str]:
     """Pages whose banner is missing, stale or misplaced."""
-    found = []
-    for page in sorted((book / "executed").glob("*.ipynb")):
-        if page.name.endswith((".partial.ipynb", ".failed.ipynb")):
-            continue
-        nb = nbformat.read(page, as_version=4)
-        want, have = banner(page, nb), [nb.cells[i].source for i in _banner_cells(nb)]
-        if have != ([want] if want else []):
-            found.append(f"{page.name}: {status(page, nb)}, banner " + ("missing or out of date" if want else "on a current page"))
-    return found
+    return [f"{page.name}: {status(page, nb)}, banner " + ("missing or out of date" if want else "on a current page")
+            for page, nb, want, have in _pages(book) if have != ([want] if want else [])]
 
 
 def mark(book: Path = BOOK) -> list[str]:
     """Write each page's banner (after its title cell); returns the pages changed."""
     changed = []
-    for page in sorted((book / "executed").glob("*.ipynb")):
-        if page.name.endswith((".partial.ipynb", ".failed.ipynb")):
-            continue
-        nb = nbformat.read(page, as_version=4)
-        want = banner(page, nb)
-        old = [nb.cells[i].source for i in _banner_cells(nb)]
-        if old == ([want] if want else []):
+    for page, nb, want, have in _pages(book):
+        if have == ([want] if want else []):
             continue
         nb.cells = [cell for i, cell in enumerate(nb.cells) if i not in _banner_cells(nb)]
         if want:
