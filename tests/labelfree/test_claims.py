@@ -42,7 +42,8 @@ def test_every_stored_record_names_declared_criteria_and_rejudges_to_its_verdict
         metric = claim.metric(record["metric"])
         assert record["criterion"] == metric.criterion.as_record()
         assert [p["name"] for p in record["preconditions"]] == list(metric.preconditions)
-        assert all(p["source"] for p in record["preconditions"])
+        if "recovered" in record["provenance"]:  # values read back from a stored page must say from where
+            assert all(p["source"] for p in record["preconditions"])
         assert rejudge(record) == record["verdict"]
         assert 0 < record["provenance"]["budget_fraction"] <= 1 and record["provenance"]["budget"]
 
