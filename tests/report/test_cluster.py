@@ -66,7 +66,12 @@ def test_library_stamp_leaves_out_the_orchestration_and_other_papers(tmp_path):
 
 
 def test_pages_stored_before_stamps_are_not_current():
-    assert cluster.staleness(runner.Job("gce_cost", "gce_cost", {}), "cpu", runner.BOOK / "executed") == \
+    unstamped = [p for p in sorted((runner.BOOK / "executed").glob("*.ipynb"))
+                 if "stamp" not in json.loads(p.read_text())["metadata"].get("repro", {})]
+    if not unstamped:
+        pytest.skip("every stored page carries a stamp")
+    page = unstamped[0].stem
+    assert cluster.staleness(runner.Job(page.split("-")[0], page, {}), "cpu", runner.BOOK / "executed") == \
         "executed before stamps were recorded"
 
 
