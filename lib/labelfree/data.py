@@ -124,9 +124,11 @@ def subtrain_indices(labels: torch.Tensor, size: int = 1000) -> torch.Tensor:
     return torch.stack([per_class[n % 10][n // 10] for n in range(size)])
 
 
-def pretext_data(n_test: int, subtrain_size: int, device="cpu") -> tuple[Splits, torch.Tensor, torch.Tensor]:
+def pretext_data(n_test: int, subtrain_size: int, device="cpu", labels: bool = False) -> tuple:
     """Claim 4's MNIST splits (train: first 5/6 of the offline prefix, validation: the rest), the first
-    ``n_test`` test images and the ``subtrain_size`` explained training images."""
+    ``n_test`` test images and the ``subtrain_size`` explained training images; with ``labels`` also the
+    digits of these two."""
     data = image_splits("mnist", range(10), device=device)
     sub_idx = subtrain_indices(data.train[1].cpu(), subtrain_size).to(device)
-    return data, data.test[0][:n_test], data.train[0][sub_idx]
+    images = data, data.test[0][:n_test], data.train[0][sub_idx]
+    return images + (data.test[1][:n_test], data.train[1][sub_idx]) if labels else images

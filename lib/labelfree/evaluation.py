@@ -20,12 +20,13 @@ REPRESENTATION_BASED, LOSS_BASED = ["DKNN", "SimplEx"], ["Influence Functions", 
 
 @torch.no_grad()
 def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor, fractions, baseline: torch.Tensor,
-                 channel_dim: int = 1) -> torch.Tensor:
+                 channel_dim: int = 1, soft: bool = False) -> torch.Tensor:
     """‖f(x) − f(m ⊙ x + (1 − m) ⊙ x̄)‖² per example (rows: fractions, columns: examples).
 
     For each fraction, the mask m hides that share of the features with the largest |score| summed
-    over the channel dimension (all channels of a pixel or time step at once); hidden features take
-    the baseline x̄'s values (broadcast against ``inputs``).
+    over the channel dimension (all channels of a pixel or time step at once): m = 0 there, so hidden
+    features take the baseline x̄'s values (broadcast against ``inputs``). With ``soft`` (seed 003's
+    App. B.2) a hidden feature keeps m_i = (1 − x_i) / max x of itself instead (max over the example).
     """
     if scores.shape != inputs.shape:
         raise ValueError(f"scores of shape {tuple(scores.shape)} must have the inputs' shape {tuple(inputs.shape)}")
@@ -34,10 +35,14 @@ def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor,
     order = flat.argsort(dim=1, descending=True)
     rank = torch.empty_like(order).scatter_(1, order, torch.arange(flat.shape[1], device=flat.device).expand_as(order))
     original = encoder(inputs).flatten(1)
+    fill = baseline
+    if soft:
+        keep = (1 - inputs) / inputs.flatten(1).amax(1).clamp_min(1e-12).reshape((-1,) + (1,) * (inputs.dim() - 1))
+        fill = keep * inputs + (1 - keep) * baseline
     shifts = []
     for fraction in fractions:
         hidden = (rank < int(fraction * flat.shape[1])).reshape(per_feature.shape)
-        masked = torch.where(hidden, baseline, inputs)
+        masked = torch.where(hidden, fill, inputs)
         shifts.append((encoder(masked).flatten(1) - original).square().sum(1))
     return torch.stack(shifts)
 
@@ -89,6 +94,15 @@ def feature_checks(curves: pd.DataFrame, training: pd.DataFrame, fractions) -> p
             "best validation loss": loss,
             **{f"latent shift of {method} at M = 10 %": s.loc[0.1, method] for method in s.columns}})
     return pd.concat(frames, names=["data"]).reset_index()
+
+
+def mask_variant_checks(curves: pd.DataFrame, training: pd.DataFrame, fractions) -> pd.DataFrame:
+    """``feature_checks`` per masking variant (column ``variant`` of ``curves``, one data set), with the
+    ``variant`` column in place of ``data``."""
+    name, = training["data"].unique()
+    frames = [feature_checks(c.assign(data=name), training, fractions).drop(columns="data").assign(variant=variant)
+              for variant, c in curves.groupby("variant", sort=False)]
+    return pd.concat(frames, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------- claim 2: similarity rate

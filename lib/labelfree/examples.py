@@ -25,6 +25,8 @@ from torch.func import functional_call, grad, jacfwd, jacrev, vmap
 
 from lib.core.train import train_loop
 
+from .models import differentiable_rnns
+
 
 @torch.no_grad()
 def representations(encoder: nn.Module, inputs: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
@@ -83,7 +85,8 @@ def per_example_gradients(autoencoder: nn.Module, inputs: torch.Tensor, loss=F.m
 
     was_training = autoencoder.training
     autoencoder.eval()
-    grads = vmap(grad(example_loss), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
+    with differentiable_rnns(autoencoder):
+        grads = vmap(grad(example_loss), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
     autoencoder.train(was_training)
     flat = torch.cat([g.flatten(1) for g in grads.values()], 1)
     del grads
@@ -112,7 +115,8 @@ def gauss_newton_factors(autoencoder: nn.Module, inputs: torch.Tensor, chunk_siz
     was_training = autoencoder.training
     autoencoder.eval()
     encode = lambda p, x: functional_call(encoder, (p, buffers), (x.unsqueeze(0),)).flatten()  # noqa: E731
-    jac = vmap(jacrev(encode), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
+    with differentiable_rnns(autoencoder):
+        jac = vmap(jacrev(encode), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
     e = torch.cat([j.flatten(2) for j in jac.values()], 2)                                  # (N, d, P)
     latents = representations(encoder, inputs)
     decode = lambda h: autoencoder.decoder(h.unsqueeze(0)).flatten()  # noqa: E731

@@ -3,6 +3,7 @@ models, explain them and return tidy DataFrames (one row per data set × seed ×
 quantity)."""
 from __future__ import annotations
 
+from itertools import combinations
 from typing import NamedTuple
 
 import numpy as np
@@ -104,28 +105,31 @@ def describe_sweep(config: dict, reference: dict) -> dict:
 
 # ----------------------------------------------------------------------------- claim 1
 
-def consistency_curves(encoder: nn.Module, inputs: torch.Tensor, baseline: torch.Tensor, fractions,
-                       channel_dim: int = 1, batch_size: int = 200, seed: int = 0, n_steps: int = 50,
-                       n_samples: int = 5) -> pd.DataFrame:
+def consistency_curves(encoder: nn.Module, inputs: torch.Tensor, baseline, fractions, channel_dim: int = 1,
+                       batch_size: int = 200, seed: int = 0, n_steps: int = 50, n_samples: int = 5,
+                       methods=tuple(CURVE_METHODS), soft: bool = False) -> pd.DataFrame:
     """Latent shift per method, masked fraction and test batch (the paper's error bands are over batches).
 
     Returns a DataFrame with columns method, fraction, batch and shift (mean over the batch's examples).
-    Attributions use ``baseline`` too (IG, GradientShap), as in the public code.
+    Attributions use ``baseline`` too (IG, GradientShap), as in the public code; ``baseline`` is a tensor
+    or a function (batch, generator) -> tensor for input-dependent baselines; ``soft`` as ``latent_shift``.
     """
     encoder.eval()
     gen = torch.Generator(device=inputs.device).manual_seed(seed)
     rows = []
     for batch, start in enumerate(range(0, len(inputs), batch_size)):
         x = inputs[start:start + batch_size]
-        for name, (method, pairing) in CURVE_METHODS.items():
+        fill = baseline(x, gen) if callable(baseline) else baseline
+        for name in methods:
+            method, pairing = CURVE_METHODS[name]
             if method is None:
                 scores = torch.rand(x.shape, generator=gen, device=x.device)
             else:
                 kwargs = {"n_steps": n_steps} if method == "integrated_gradients" else \
                     {"n_samples": n_samples} if method == "gradient_shap" else {}
-                scores = feature_importance(encoder, x, method, None if method == "saliency" else baseline,
+                scores = feature_importance(encoder, x, method, None if method == "saliency" else fill,
                                             pairing, seed=seed + batch, **kwargs)
-            shifts = latent_shift(encoder, x, scores, fractions, baseline, channel_dim).mean(1)
+            shifts = latent_shift(encoder, x, scores, fractions, fill, channel_dim, soft).mean(1)
             rows += [{"method": name, "fraction": f, "batch": batch, "shift": s.item()}
                      for f, s in zip(fractions, shifts)]
     return pd.DataFrame(rows)
@@ -148,6 +152,35 @@ def latent_shift_curves(fits: dict, data: dict[str, AutoencoderData], fractions,
         frame = consistency_curves(fit.model.encoder, e.test, masking_baseline(name, e), fractions, s["channel_dim"],
                                    s["eval_batch"], seed, ig_steps, gs_samples)
         curves.append(frame.assign(data=name, seed=seed))
+    return pd.concat(curves, ignore_index=True)
+
+
+def _inverted(x):
+    """Seed 003's eq. 3: (1 − x_i) / max x, per example."""
+    return (1 - x) / x.flatten(1).amax(1).clamp_min(1e-12).reshape((-1,) + (1,) * (x.dim() - 1))
+
+
+# Seed 003's App. B.2 on MNIST: variant -> (soft mask, baseline of a batch x given a generator).
+MASKINGS = {
+    "hard mask, zero baseline": (False, lambda x, gen: torch.zeros_like(x[:1])),
+    "soft mask": (True, lambda x, gen: torch.zeros_like(x[:1])),
+    "soft mask, baseline (3)": (True, lambda x, gen: _inverted(x)),
+    "soft mask, baseline (4)": (True, lambda x, gen: torch.randn(x.shape, generator=gen, device=x.device) * _inverted(x)),
+}
+
+
+def mask_variant_curves(fits: dict, data: AutoencoderData, fractions, ig_steps: int = 50,
+                        gs_samples: int = 5) -> pd.DataFrame:
+    """``consistency_curves`` of the MNIST autoencoders ``fits`` ({(name, seed): Fit}) under each of
+    ``MASKINGS`` (the baseline also that of IG and GradientShap): one row per variant, seed, method,
+    fraction and test batch."""
+    methods = ("Integrated Gradients", "GradientShap", "Saliency", "Random")
+    curves = []
+    for (name, seed), fit in fits.items():
+        for variant, (soft, baseline) in MASKINGS.items():
+            frame = consistency_curves(fit.model.encoder, data.test, baseline, fractions, 1,
+                                       AUTOENCODERS[name]["eval_batch"], seed, ig_steps, gs_samples, methods, soft)
+            curves.append(frame.assign(variant=variant, seed=seed))
     return pd.concat(curves, ignore_index=True)
 
 
@@ -203,12 +236,14 @@ def loss_fall(losses) -> float:
 
 
 def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,), tv_samples: int = 1,
-               gs_samples: int = 5, progress: bool = True) -> pd.DataFrame:
+               gs_samples: int = 5, progress: bool = True, saliency_method: str = "gradient_shap",
+               ig_steps: int = 50) -> pd.DataFrame:
     """Train one VAE per data set, prior weight, kind, β and seed and measure it: one row per model.
 
     ``data`` maps a data set to its (training, test) images, ``config`` to its ``latent_dim``, ``epochs`` and
     ``batch_size``. Columns: data, tv_weight, kind, beta, seed, pcc (mean off-diagonal PCC of the per-unit
-    saliency maps on the test images), rec and kl (means over the last tenth of training steps), rec_ratio (rec
+    saliency maps on the test images, from ``saliency_method``: GradientShap with ``gs_samples`` draws or
+    Integrated Gradients with ``ig_steps`` steps), rec and kl (means over the last tenth of training steps), rec_ratio (rec
     over ``mean_image_bce`` of the training images: at 1 or above the VAE learned nothing about them), attr_tv
     (total variation per test image of the label-free GradientShap attributions, what the prior
     penalises), active (units with KL > 0.01 nats on the test images), loss_fall (``loss_fall`` of the
@@ -226,8 +261,9 @@ def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,),
                     for seed in seeds:
                         model, hist, hit = fit_disentangled_vae(x_train, kind, beta, c["latent_dim"], c["epochs"],
                                                                 c["batch_size"], seed, tv_weight, tv_samples, progress)
-                        saliency = unit_saliency(model.encoder.mu, x_test, gs_samples,
-                                                 generator=torch.Generator(device=x_test.device).manual_seed(seed))
+                        saliency = unit_saliency(
+                            model.encoder.mu, x_test, gs_samples if saliency_method == "gradient_shap" else ig_steps,
+                            generator=torch.Generator(device=x_test.device).manual_seed(seed), method=saliency_method)
                         gen = torch.Generator(device=x_test.device).manual_seed(seed)
                         attr_tv = sum(total_variation(label_free_gradient_shap(model.encoder.mu, batch.float(),
                                                                                gs_samples, gen)).item()
@@ -257,12 +293,11 @@ class PretextRun(NamedTuple):
     maps: np.ndarray
 
 
-def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds, tasks, epochs: int,
-                         batch_size: int = 300, patience: int = 10, gs_samples: int = 5, raw_dknn: bool = True,
-                         progress: bool = True) -> PretextRun:
-    """Per seed: the encoders of the four pretext tasks (``data`` the MNIST ``Splits``), their |GradientShap|
-    saliency maps of ``test_x`` and DKNN scores of ``sub_x``, and the PCC between the tasks' maps
-    ("saliency"), scores ("examples") and, with ``raw_dknn``, scores of raw 0–255 pixels."""
+def pretext_encoders(data, seeds, tasks, epochs: int, batch_size: int = 300, patience: int = 10,
+                     progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """The four pretext tasks' models per seed (``data`` the MNIST ``Splits``), trained or loaded from the
+    cache: ({(seed, task): Fit}, a training summary with the autoencoders' best validation loss over the mean
+    training image's and the classifier's test accuracy)."""
     fits, training = {}, []
     mean_image = mean_input_loss(data.train[0], data.val[0], F.mse_loss)  # the autoencoders' targets: clean images
     for seed in seeds:
@@ -275,6 +310,16 @@ def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds,
                              "best validation loss / the mean training image's":
                                  np.nan if task == "C" else fit.history["best_val_loss"] / mean_image,
                              "test accuracy": accuracy(fit.model, *data.test) if task == "C" else np.nan})
+    return fits, pd.DataFrame(training)
+
+
+def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds, tasks, epochs: int,
+                         batch_size: int = 300, patience: int = 10, gs_samples: int = 5, raw_dknn: bool = True,
+                         progress: bool = True) -> PretextRun:
+    """Per seed: the encoders of the four pretext tasks (``pretext_encoders``), their |GradientShap|
+    saliency maps of ``test_x`` and DKNN scores of ``sub_x``, and the PCC between the tasks' maps
+    ("saliency"), scores ("examples") and, with ``raw_dknn``, scores of raw 0–255 pixels."""
+    fits, training = pretext_encoders(data, seeds, tasks, epochs, batch_size, patience, progress)
     pccs, shown = [], None
     for seed in seeds:
         variants = {"saliency": [], "examples": []} | ({"examples, raw 0–255 pixels": []} if raw_dknn else {})
@@ -289,4 +334,25 @@ def pretext_correlations(data, test_x: torch.Tensor, sub_x: torch.Tensor, seeds,
             pccs += [{"seed": seed, "variant": variant, "pair": pair, "pcc": v[0]} for pair, v in pairs.items()]
         if shown is None:
             shown = np.stack([m[:4].cpu().numpy()[:, 0] for m in variants["saliency"]], 1)
-    return PretextRun(pd.DataFrame(pccs), pd.DataFrame(training), shown)
+    return PretextRun(pd.DataFrame(pccs), training, shown)
+
+
+def top_examples(fits: dict, test_x: torch.Tensor, sub_x: torch.Tensor) -> dict:
+    """The index (into ``sub_x``) of each test image's top DKNN example, per (seed, task) of ``fits``."""
+    return {key: dknn_scores(fit.model.encoder, test_x, sub_x).argmax(1) for key, fit in fits.items()}
+
+
+def top_example_agreement(tops: dict, test_y: torch.Tensor, sub_y: torch.Tensor,
+                          tasks) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seed 003's Table 10 in numbers from ``top_examples``: per seed and task pair, the shares of test images
+    whose top examples of the two tasks are the same example (``same example``) or show the same digit
+    (``same digit``); per seed and task, the share whose top example shows the test image's digit
+    (``right digit``)."""
+    seeds = sorted({seed for seed, _ in tops})
+    pairs = [{"seed": seed, "pair": f"{a}-{b}",
+              "same example": (tops[seed, a] == tops[seed, b]).float().mean().item(),
+              "same digit": (sub_y[tops[seed, a]] == sub_y[tops[seed, b]]).float().mean().item()}
+             for seed in seeds for a, b in combinations(tasks, 2)]
+    right = [{"seed": seed, "task": task, "right digit": (sub_y[tops[seed, task]] == test_y).float().mean().item()}
+             for seed in seeds for task in tasks]
+    return pd.DataFrame(pairs), pd.DataFrame(right)

@@ -26,6 +26,8 @@ from torch import nn
 
 from lib.core.train import global_rngs_seeded
 
+from .models import differentiable_rnns
+
 METHODS = {"saliency": Saliency, "integrated_gradients": IntegratedGradients, "gradient_shap": GradientShap}
 PAIRINGS = ("correct", "original")
 
@@ -83,7 +85,7 @@ def feature_importance(encoder: nn.Module, inputs: torch.Tensor, method: str, ba
         if method == "integrated_gradients" and len(baselines) == 1:
             baselines = baselines.expand_as(inputs)
         kwargs["baselines"] = baselines
-    with global_rngs_seeded(seed):
+    with global_rngs_seeded(seed), differentiable_rnns(encoder):
         return explainer.attribute(inputs, additional_forward_args=(reference,), **kwargs).detach()
 
 
@@ -107,15 +109,33 @@ def label_free_gradient_shap(encoder, x, n_samples: int = 5, generator=None, cre
     return gradient_shap(lambda t: (reference * encoder(t)).sum(-1), x, n_samples, generator, create_graph)
 
 
-def unit_saliency(encoder, x, n_samples: int = 5, batch_size: int = 500, generator=None) -> torch.Tensor:
-    """Per-unit saliency |mu_j(x) · GradientShap_j(x)|, shape (N, d, H, W) for inputs (N, 1, H, W)."""
+def integrated_gradients(fn, x, n_steps: int = 50):
+    """Integrated Gradients with the zero baseline: the midpoint rule over α_k = (k + ½)/n_steps of
+    ∇fn(α_k x) ⊙ x (``fn`` as in ``gradient_shap``); exact for fn linear or quadratic in its input."""
+    alpha = (torch.arange(n_steps, device=x.device, dtype=x.dtype) + 0.5) / n_steps
+    points = (alpha.reshape((-1,) + (1,) * x.dim()) * x).flatten(0, 1).requires_grad_(True)
+    grads, = torch.autograd.grad(fn(points).sum(), points)
+    return grads.unflatten(0, (n_steps, x.shape[0])).mean(0) * x
+
+
+SALIENCY_METHODS = ("gradient_shap", "integrated_gradients")
+
+
+def unit_saliency(encoder, x, n_samples: int = 5, batch_size: int = 500, generator=None,
+                  method: str = "gradient_shap") -> torch.Tensor:
+    """Per-unit saliency |mu_j(x) · A_j(x)|, shape (N, d, H, W) for inputs (N, 1, H, W), A GradientShap
+    (``n_samples`` draws) or, as seed 003's App. D.1, Integrated Gradients (``n_samples`` steps); zero
+    baseline."""
+    if method not in SALIENCY_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {SALIENCY_METHODS}")
     maps = []
     for batch in torch.split(x, batch_size):
         batch = batch.float()
         with torch.no_grad():
             mu = encoder(batch)
-        units = [gradient_shap(lambda t, j=j: encoder(t)[:, j], batch, n_samples, generator)
-                 for j in range(mu.shape[1])]
+        attribute = (lambda fn: gradient_shap(fn, batch, n_samples, generator)) if method == "gradient_shap" else \
+            (lambda fn: integrated_gradients(fn, batch, n_samples))
+        units = [attribute(lambda t, j=j: encoder(t)[:, j]) for j in range(mu.shape[1])]
         maps.append((torch.cat(units, 1) * mu[:, :, None, None]).abs().detach())
     return torch.cat(maps)
 

@@ -12,18 +12,22 @@ from lib.report.style import colours
 from .claims import KIND_NAMES
 
 
-def metric_curves(frame, y: str, ylabel: str, title: str, methods=None, x: str = "fraction"):
-    """One panel per data set: mean of ``y`` against the fraction (in %), one line per method (``methods``,
-    default all), band = ±1 sd over the rows (test batches × seeds for latent shifts, seeds for similarity
-    rates). Panel titles are "<data set>: ``title``"."""
+def metric_curves(frame, y: str, ylabel: str, title: str, methods=None, x: str = "fraction", by: str = "data"):
+    """One panel per value of ``by`` (a data set): mean of ``y`` against the fraction (in %), one line per
+    method (``methods``, default all), band = ±1 sd over the rows (test batches × seeds for latent shifts,
+    seeds for similarity rates). Panel titles are "<panel>: ``title``"."""
     if methods is not None:
         frame = frame[frame["method"].isin(methods)]
     frame = frame.assign(percent=100 * frame[x])
-    names = list(frame["data"].unique())
+    names = list(frame[by].unique())
     hue_order = list(frame["method"].unique())
-    fig, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        sns.lineplot(data=frame[frame["data"] == name], x="percent", y=y, hue="method", style="method",
+    cols = min(len(names), 3)
+    fig, axes = plt.subplots(-(-len(names) // cols), cols, figsize=(5.5 * cols, 3.6 * -(-len(names) // cols)),
+                             squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names):
+        sns.lineplot(data=frame[frame[by] == name], x="percent", y=y, hue="method", style="method",
                      hue_order=hue_order, style_order=hue_order, markers=True, dashes=False, errorbar="sd",
                      palette=colours(len(hue_order)), ax=ax)
         ax.set(xlabel="% of features masked" if y == "shift" else "% of training examples selected",
@@ -106,5 +110,23 @@ def pcc_matrices(pccs, tasks):
         sns.heatmap(mean, mask=mask, annot=text, fmt="", vmin=0, vmax=1, cmap="viridis", ax=ax,
                     xticklabels=tasks, yticklabels=tasks, cbar=False, annot_kws={"fontsize": 8})
         ax.set_title(variant)
+    fig.tight_layout()
+    return fig
+
+
+def top_example_grid(test_x, sub_x, tops: dict, seed: int, tasks, n: int = 6):
+    """Seed 003's Fig. 18: rows are test images; columns the image, then its top DKNN example for each
+    pretext task (``tops`` from ``experiments.top_examples``, run ``seed``)."""
+    fig, axes = plt.subplots(n, len(tasks) + 1, figsize=(1.3 * (len(tasks) + 1), 1.3 * n), squeeze=False)
+    for r in range(n):
+        axes[r, 0].imshow(test_x[r].squeeze().cpu().numpy(), cmap="gray")
+        for j, task in enumerate(tasks):
+            axes[r, j + 1].imshow(sub_x[tops[seed, task][r]].squeeze().cpu().numpy(), cmap="gray")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for j, title in enumerate(["test image"] + [f"top, {task}" for task in tasks]):
+        axes[0, j].set_title(title, fontsize=8)
+    fig.suptitle(f"Top DKNN example per pretext task, run {seed}", fontsize=9)
     fig.tight_layout()
     return fig

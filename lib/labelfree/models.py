@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -86,6 +88,29 @@ class LstmDecoder(nn.Module):
 
 def ecg_autoencoder(seq_len: int = 140, embedding: int = 64) -> Autoencoder:
     return Autoencoder(LstmEncoder(1, embedding), LstmDecoder(seq_len, 1, embedding))
+
+
+@contextmanager
+def differentiable_rnns(model: nn.Module):
+    """Within the block, ``model``'s recurrent layers are in training mode, the rest as it was.
+
+    cuDNN computes an RNN's backward pass in training mode only ("cudnn RNN backward can only be called in
+    training mode"), so gradients through the ECG encoder in eval mode fail on a GPU. An RNN without
+    dropout between its layers computes the same in both modes, so this changes no value; with dropout it
+    would, and we refuse.
+    """
+    rnns = [m for m in model.modules() if isinstance(m, nn.RNNBase)]
+    if any(m.dropout and m.num_layers > 1 for m in rnns):
+        raise ValueError("an RNN with dropout computes differently in training mode; cannot differentiate it "
+                         "in eval mode on cuDNN")
+    modes = [m.training for m in rnns]
+    for m in rnns:
+        m.train()
+    try:
+        yield model
+    finally:
+        for m, mode in zip(rnns, modes):
+            m.train(mode)
 
 
 class PretextClassifier(nn.Module):

@@ -24,10 +24,12 @@ def test_every_run_of_a_profile_has_its_claim(profile):
     jobs = plan(NOTEBOOK_NAMES, load_profile(profile), {}, None)
     assert {job.name for job in jobs} == set(NOTEBOOK_NAMES)
     for job in jobs:
-        assert job.name in KEYS, job.output  # no variant parameter: one key per notebook
-        if job.name == "labelfree_disentangle":  # the run's own subset of the full sweep's metrics
+        assert job.name in KEYS, job.output
+        if job.name == "labelfree_disentangle":  # the run's own subset of its saliency method's full sweep
             p = {**notebook_parameters(job.name), **job.params}
-            claim = claims.disentangle_claim(p["datasets"], p["kinds"], p["betas"], p["tv_lambdas"])
+            claim = claims.disentangle_claim(p["datasets"], p["kinds"], p["betas"], p["tv_lambdas"],
+                                             p["saliency_method"])
+            assert claim.key == job.output.replace("-", "/")
             full = lookup(claims.CLAIMS, claim.key)
             assert {m.name for m in claim.metrics} <= {m.name for m in full.metrics}
             assert all(m == full.metric(m.name) for m in claim.metrics)
@@ -38,7 +40,7 @@ def test_every_stored_record_names_declared_criteria_and_rejudges_to_its_verdict
     assert stored
     for record in stored:
         claim = lookup(claims.CLAIMS, record["claim_id"])
-        assert record["claim_id"] == record["output"] and record["claim"] == claim.title
+        assert record["claim_id"] == record["output"].replace("-", "/") and record["claim"] == claim.title
         metric = claim.metric(record["metric"])
         assert record["criterion"] == metric.criterion.as_record()
         assert [p["name"] for p in record["preconditions"]] == list(metric.preconditions)
@@ -76,6 +78,23 @@ def test_a_failed_precondition_makes_every_claim_3_verdict_inconclusive():
         claims.disentangle_claim(tv_lambdas=[0.2])
     with pytest.raises(ValueError, match="do not span"):
         claims.disentangle_claim(betas=[1, 5])
+
+
+def test_claim_3_with_integrated_gradients_has_its_own_key_and_no_published_level():
+    ig = claims.disentangle_claim(["mnist"], ["beta"], [1, 10], [], "integrated_gradients")
+    assert ig.key == "labelfree_disentangle/ig" and [m.name for m in ig.metrics] == ["mnist β-VAE: PCC(β=1) − PCC(β=10)"]
+    with pytest.raises(ValueError, match="unknown saliency method"):
+        claims.disentangle_claim(method="saliency")
+
+
+def test_seed_003s_extras_judge_what_they_say():
+    masks = lookup(claims.CLAIMS, "labelfree_masks")
+    assert len(masks.metrics) == len(claims.MASK_VARIANTS) * len(claims.MASK_METRICS)
+    flat = masks.metric(claims.MASK_TREND.format("soft mask", "IG shift at M = 20 % / largest IG shift"))
+    assert judge([0.2, 0.21, 0.19], flat.criterion) == "not reproduced"  # a linear rise is not steep-then-flat
+    top = lookup(claims.CLAIMS, "labelfree_top_examples")
+    assert judge([0.9, 0.92, 0.88], top.metric(claims.TOP_CLASS).criterion) == "not reproduced"
+    assert judge([0.01, 0.02, 0.015], top.metric(claims.TOP_SAME).criterion) == "reproduced"
 
 
 def test_budgets_count_epochs_against_the_papers():

@@ -189,3 +189,27 @@ def test_pretext_readiness_takes_the_worst_autoencoder_and_the_classifier():
     assert ready.index.tolist() == [0, 1]
     assert ready["worst best validation loss / the mean training image's"].tolist() == [0.9, 0.9]
     assert ready["test accuracy"].tolist() == [0.92, 0.11]
+
+
+@pytest.mark.usefixtures("float64")
+def test_soft_latent_shift_keeps_part_of_each_hidden_feature():
+    # f(x) = x_0 + x_1; x = (0.5, 1, 0, 0), max 1; hiding x_1 with the soft mask keeps m = 1 - x_1 = 0 of it,
+    # hiding x_0 keeps m = 0.5: x~_0 = 0.5 * 0.5 + 0.5 * baseline
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(4, 1, bias=False))
+    encoder[1].weight.data = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    x = torch.tensor([[[0.5], [1.0], [0.0], [0.0]]])
+    scores = torch.tensor([[[1.0], [5.0], [0.0], [0.0]]])       # ranking: step 1, then step 0
+    baseline = torch.full((1, 4, 1), 0.2)
+    shifts = ev.latent_shift(encoder, x, scores, [0.25, 0.5], baseline, channel_dim=-1, soft=True)
+    # M = 25 %: x~_1 = 0 * 1 + 1 * 0.2 -> f falls by 0.8; M = 50 %: also x~_0 = 0.25 + 0.1 -> falls by 0.15 more
+    torch.testing.assert_close(shifts, torch.tensor([[0.8 ** 2], [0.95 ** 2]]))
+
+
+def test_mask_variant_checks_are_feature_checks_per_variant(curves):
+    training = pd.DataFrame({"data": ["A", "A"], "seed": [0, 1], "best validation loss": [0.1, 0.2]})
+    both = pd.concat([curves.drop(columns="data").assign(variant=v) for v in ("soft", "hard")])
+    checks = ev.mask_variant_checks(both, training, list(RISE))
+    assert checks["variant"].tolist() == ["soft", "soft", "hard", "hard"]
+    np.testing.assert_allclose(checks["IG best"], 4 / 3)
+    single = ev.feature_checks(curves, training, list(RISE))
+    np.testing.assert_allclose(checks.loc[checks["variant"] == "hard", "beats random"], single["beats random"])

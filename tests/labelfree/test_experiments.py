@@ -3,6 +3,7 @@ latent-shift curves follow their seed only."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -112,3 +113,27 @@ def test_pretext_correlations_pair_every_task(blobs):
     ratios = run.training["best validation loss / the mean training image's"]
     assert ratios.notna().tolist() == [True, True, True, False] and (ratios[:3] > 0).all()
     assert run.maps.shape == (4, 4, 28, 28) and (run.maps >= 0).all()
+
+
+def test_mask_variant_curves_cover_every_masking(mnist_like):
+    fits, _ = experiments.autoencoders(mnist_like, [0], {"MNIST": 1}, progress=False)
+    curves = experiments.mask_variant_curves(fits, mnist_like["MNIST"], [0.5, 1.0], ig_steps=2, gs_samples=2)
+    assert list(curves["variant"].unique()) == list(experiments.MASKINGS)
+    assert len(curves) == len(experiments.MASKINGS) * 4 * 2 and (curves["shift"] >= 0).all()
+    # the hard mask with the black baseline is claim 1's check: the same shifts as its curves
+    claim1 = experiments.latent_shift_curves(fits, mnist_like, [0.5, 1.0], ig_steps=2, gs_samples=2)
+    hard = curves[curves["variant"] == "hard mask, zero baseline"].set_index(["method", "fraction"])["shift"]
+    same = claim1[claim1["method"].isin(hard.index.get_level_values(0))].set_index(["method", "fraction"])["shift"]
+    pd.testing.assert_series_equal(hard.sort_index(), same.sort_index())
+
+
+def test_top_example_agreement_by_hand():
+    # two tasks, three test images; sub_y gives the digits of four training examples
+    tops = {(0, "R"): torch.tensor([0, 1, 2]), (0, "C"): torch.tensor([0, 3, 1])}
+    sub_y, test_y = torch.tensor([5, 7, 7, 5]), torch.tensor([5, 7, 5])
+    pairs, right = experiments.top_example_agreement(tops, test_y, sub_y, ["R", "C"])
+    # same example on image 0 only; digits R 5, 7, 7 and C 5, 5, 7: the same on images 0 and 2
+    assert pairs.to_dict("records") == [{"seed": 0, "pair": "R-C", "same example": pytest.approx(1 / 3),
+                                         "same digit": pytest.approx(2 / 3)}]
+    # R: digits 5, 7, 7 against 5, 7, 5 -> 2/3; C: 5, 5, 7 -> 1/3
+    assert right["right digit"].tolist() == [pytest.approx(2 / 3), pytest.approx(1 / 3)]

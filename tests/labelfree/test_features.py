@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
-from lib.labelfree.features import (abs_gradient_shap, feature_importance, gradient_shap, label_free_gradient_shap,
-                                    unit_saliency)
+from lib.labelfree.features import (abs_gradient_shap, feature_importance, gradient_shap, integrated_gradients,
+                                    label_free_gradient_shap, unit_saliency)
 
 
 def linear_encoder(in_shape=(1, 4, 5), latent=3, seed=0):
@@ -148,3 +148,22 @@ def test_unit_saliency_of_a_linear_encoder():
     sal = unit_saliency(enc, x, batch_size=2)
     w = lin.weight.view(1, 2, 4, 4)
     assert torch.allclose(sal, (enc(x)[:, :, None, None] * w * x).abs().detach(), atol=1e-6)
+
+
+def test_integrated_gradients_is_exact_for_linear_and_quadratic_functions():
+    w, x = torch.randn(1, 1, 5, 5), torch.rand(3, 1, 5, 5)
+    torch.testing.assert_close(integrated_gradients(lambda t: (t * w).flatten(1).sum(1), x, n_steps=3), w * x)
+    # f(t) = sum t^2: the midpoint rule integrates 2 alpha x * x exactly, so IG = x^2 (completeness)
+    torch.testing.assert_close(integrated_gradients(lambda t: t.pow(2).flatten(1).sum(1), x, n_steps=2), x.pow(2))
+
+
+def test_unit_saliency_with_integrated_gradients_of_a_linear_encoder():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 2, bias=False)
+    enc = lambda t: lin(t.flatten(1))  # noqa: E731
+    x = torch.rand(3, 1, 4, 4)
+    sal = unit_saliency(enc, x, n_samples=2, method="integrated_gradients")
+    w = lin.weight.view(1, 2, 4, 4)
+    assert torch.allclose(sal, (enc(x)[:, :, None, None] * w * x).abs().detach(), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown method"):
+        unit_saliency(enc, x, method="saliency")

@@ -42,3 +42,42 @@ def test_disentangled_vae_shapes(size, latent_dim):
     torch.testing.assert_close(model.encoder.mu(x), mu)
     again = model(x, torch.Generator().manual_seed(0))[3]
     assert torch.equal(z, again)  # the reparameterisation noise follows the generator
+
+
+def refuse_eval_mode_backward(model):
+    """Emulate cuDNN on the CPU: an RNN run in eval mode with gradients on raises, as cuDNN's backward does."""
+    def hook(module, args):
+        if torch.is_grad_enabled() and not module.training:
+            raise RuntimeError("cudnn RNN backward can only be called in training mode")
+    return [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, torch.nn.RNNBase)]
+
+
+def ecg_gradients(model, x, call):
+    from lib.labelfree.examples import per_example_gradients
+    from lib.labelfree.features import feature_importance
+    if call == "feature importance":
+        return feature_importance(model.encoder, x, "integrated_gradients", n_steps=3)
+    return per_example_gradients(model, x, torch.nn.functional.l1_loss, chunk_size=2)
+
+
+@pytest.mark.parametrize("call", ["feature importance", "per-example gradients"])
+def test_ecg_gradients_run_where_cudnn_refuses_eval_mode_rnns_and_change_nothing(call):
+    torch.manual_seed(0)
+    model, x = models.ecg_autoencoder(seq_len=6, embedding=4).eval(), torch.randn(3, 6, 1)
+    expected = ecg_gradients(model, x, call)  # on the CPU eval-mode RNNs differentiate
+    handles = refuse_eval_mode_backward(model)
+    with pytest.raises(RuntimeError, match="training mode"):  # what an unguarded gradient meets on a GPU
+        torch.autograd.grad(model.encoder(x.requires_grad_()).sum(), x)
+    torch.testing.assert_close(ecg_gradients(model, x.detach(), call), expected)
+    assert not any(m.training for m in model.modules())  # every mode restored
+    for h in handles:
+        h.remove()
+
+
+def test_differentiable_rnns_refuses_an_rnn_whose_dropout_acts():
+    rnn = torch.nn.LSTM(2, 3, num_layers=2, dropout=0.5).eval()
+    with pytest.raises(ValueError, match="dropout"):
+        with models.differentiable_rnns(rnn):
+            pass
+    with models.differentiable_rnns(torch.nn.LSTM(2, 3).eval()) as single:  # one layer: dropout unused
+        assert single.training
