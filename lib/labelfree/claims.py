@@ -254,43 +254,5 @@ ROWS = (
 
 # ----------------------------------------------------------------------------- what the stored pages get wrong
 
-_RULE = ("This page's verdict column judged the mean over seeds; its records are now re-judged with the criteria "
-         "declared in `lib/labelfree/claims.py` (the one-sided 95 % interval of the mean over seeds must lie on one "
-         "side of the threshold; a failed precondition makes a verdict inconclusive).")
-ERRATA = {
-    "labelfree_features": _RULE + (
-        "\n\n- **ECG5000: the autoencoders did not train.** Their best validation losses in the training table "
-        "(0.4733, 0.4940, 0.4129) are above the 0.3246 of outputting the mean training beat for every beat, so "
-        "the three ECG5000 checks shown as reproduced are inconclusive.\n"
-        "- **ECG5000, IG best:** the per-seed ratios (1.0031, 1.0000, 1.0012) include a tie; the criterion is now "
-        "≥ 1.001 and the interval over seeds straddles it, so this check would be inconclusive even with "
-        "trained autoencoders.\n"
-        "- The criteria of \"beats random\" (> 1) and \"IG best\" (≥ 1) read ≥ 1.001 now (a ratio that rounds "
-        "to 1.000 is a tie)."),
-    "labelfree_examples": _RULE + (
-        "\n\n- **\"The similarity rate decreases with M\" was judged on the two ends of the curve only** (M = 5 % "
-        "against 100 %). The seed means in this page's table rise between consecutive M on ECG5000: SimplEx "
-        "0.650 → 0.762 → 0.826 (5 → 20 %), TracIn 0.706 → 0.781, Influence Functions 0.561 → 0.573, so on at "
-        "least one seed these curves rise. The notebook now also judges the largest rise between consecutive M "
-        "on every seed; this page stores seed means only, so that metric needs a re-run.\n"
-        "- Re-judged: ECG5000's smallest drop and its representation-based − loss-based gap are inconclusive "
-        "(the page shows reproduced and not reproduced).\n"
-        "- The criteria \"> 0\" read \"≥ 0.001\" now (0 is a tie)."),
-    "labelfree_disentangle": _RULE + (
-        "\n\n- **No verdict of this page is evidence; all eight are inconclusive.** The run did not record whether "
-        "training had levelled off (a precondition of every claim-3 verdict; it needs a re-run). The dSprites "
-        "VAEs fail two more preconditions: every seed has models with no active unit, and every model's "
-        "reconstruction loss (629.5–671.1 nats per image) is above the 628.7 of outputting the mean training "
-        "image. The MNIST "
-        "VAEs reconstruct only slightly better than the mean image (up to 98 %, with the prior up to 99.7 % of "
-        "its 269 nats).\n"
-        "- This run has two seeds; the `cpu` profile now has three.\n"
-        "- The prior's criterion \"> 0.05\" reads \"≥ 0.05\" now."),
-    "labelfree_pretext": _RULE + (
-        "\n\n- Re-judged over the three runs: the mean example PCC (≤ 0.3), the saliency gap to Table 4 "
-        "(≤ 0.1) and the saliency contrast of C (within ±0.1) are inconclusive; the page shows reproduced, not "
-        "reproduced and not reproduced.\n"
-        "- The preconditions hold on every run: the autoencoders' best validation loss is 81–92 % of the mean "
-        "training image's and the classifier's test accuracy 0.906–0.924 (printed in the training cell).\n"
-        "- The criterion \"> 0\" reads \"≥ 0.001\" now (0 is a tie)."),
-}
+# Every Label-Free page was re-executed under these criteria; a page that goes stale gets its entry here.
+ERRATA: dict[str, str] = {}

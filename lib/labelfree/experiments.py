@@ -77,13 +77,15 @@ def describe_autoencoders(data: dict[str, AutoencoderData], epochs: dict, claim:
     """One line per data set for the run header of claim 1 or 2 (the data notes go to the header's data line)."""
     lines = {}
     for name, e in data.items():
+        batch = AUTOENCODERS[name]["batch_size"]
+        steps = f"at most {epochs[name]} epochs ({epochs[name] * -(-len(e.train) // batch):,} steps of {batch})"
         text = f"autoencoder train {len(e.train):,} / validation {len(e.val):,}"
         if claim == 1:
             text += (f", explained {len(e.test):,} examples in batches of {AUTOENCODERS[name]['eval_batch']}; "
-                     f"at most {epochs[name]} epochs")
+                     f"{steps}")
         else:
-            text += (f"; ranked N = {len(e.ranked):,} training examples for M = {len(e.test):,} test examples; at "
-                     f"most {epochs[name]} epochs, a TracIn checkpoint every {checkpoint_every[name]}")
+            text += (f"; ranked N = {len(e.ranked):,} training examples for M = {len(e.test):,} test examples; "
+                     f"{steps}, a TracIn checkpoint every {checkpoint_every[name]}")
         lines[name] = text
     return lines
 

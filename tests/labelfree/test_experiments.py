@@ -47,7 +47,7 @@ def test_autoencoders_and_their_latent_shift_curves(mnist_like):
     assert list(curves.columns) == ["method", "fraction", "batch", "shift", "data", "seed"]
     assert len(curves) == len(experiments.CURVE_METHODS) * 2 and (curves["shift"] >= 0).all()
     header = experiments.describe_autoencoders(mnist_like, {"MNIST": 1}, claim=1)
-    assert "explained 4 examples in batches of 200" in header["MNIST"]
+    assert "explained 4 examples in batches of 200; at most 1 epochs (1 steps of 300)" in header["MNIST"]
 
 
 @pytest.mark.slow
