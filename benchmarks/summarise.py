@@ -38,12 +38,30 @@ def labelfree_section(name: str, result: dict) -> str:
             f"seed 003 reports 18 hours for Influence Functions on 1,000 ECG examples (GPU).\n")
 
 
+def cgn_section(name: str, result: dict) -> str:
+    """CGN, GAN and invariant-classifier training steps (benchmarks/bench_cgn.py) beside a matmul."""
+    rows = "\n".join(f"| {r['variant']} | {r['ngf'] or ''} | {r['wall_s_per_step'] * 1000:.1f} | {r['gflop_per_step']:.2f} | "
+                     f"{r['gflop_per_s']:.1f} | {r['efficiency']:.2f} | {r['paper_run_hours_at_this_rate']:.2f} |"
+                     for r in result["results"])
+    return (f"## CGN training steps: `{name}`\n\n`benchmarks/bench_cgn.py`: device `{result['device']}`, torch "
+            f"{result['torch']}, {result['threads']} threads, median of {result['rounds']} rounds of {result['steps']} "
+            f"steps; a float32 matmul (1024²) in the same run: {result['matmul_gflop_per_s']:.1f} GFLOP/s; load "
+            f"average before the run {result['load_before']}. GFLOP are those the step executes.\n\n"
+            f"| step | width | ms | GFLOP | GFLOP/s | of the matmul | paper-length run, h |\n|---|---|---|---|---|---|---|\n"
+            f"{rows}\n")
+
+
 def main() -> None:
-    sections, labelfree = [HEADER], []
+    sections, others = [HEADER], []
     for path in sorted((HERE / "results").glob("*.json")):
         result = json.loads(path.read_text())
         if result.get("benchmark") == "labelfree_influence":
-            labelfree.append(labelfree_section(path.name, result))
+            others.append(labelfree_section(path.name, result))
+            continue
+        if result.get("benchmark") == "cgn_steps":
+            others.append(cgn_section(path.name, result))
+            continue
+        if "max_abs_diff" not in result:  # an older CGN run without the matmul beside it
             continue
         flags = [name for name in ("channels_last", "keep_heap") if result.get(name)]
         sections.append(
@@ -52,7 +70,7 @@ def main() -> None:
             f"{result.get('load_before', 'n/a')}; largest difference batched vs loop on identical draws "
             f"{result['max_abs_diff']:.1e} nats.\n\n{table(result)}\n")
     out = HERE.parent / "book" / "performance.md"
-    out.write_text("\n".join(sections + labelfree))
+    out.write_text("\n".join(sections + others))
     print(f"wrote {out}")
 
 

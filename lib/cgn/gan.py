@@ -16,6 +16,7 @@ from lib.core.cache import cache_dir, cache_key, fingerprint, load_or_train
 from lib.core.train import Fit, seed_everything, train_loop
 
 from .model import LinearDiscriminator
+from .training import adam
 
 # The CGN's MNIST settings, which seed 004 used for its GAN as well (reference/cgn.md).
 GAN_SETTINGS = {"latent": 32, "ngf": 32, "ndf": 512, "batch_size": 16, "lr": 2e-4, "betas": (0.5, 0.999)}
@@ -72,7 +73,9 @@ def gan_step(pair: GANPair, opt_g, opt_d, real: torch.Tensor, labels: torch.Tens
     opt_d.step()
     g_loss = F.binary_cross_entropy_with_logits(pair.critic(fake, labels), ones)
     opt_g.zero_grad(set_to_none=True)
+    pair.discriminator.requires_grad_(False)  # the generator's update needs no discriminator gradients
     g_loss.backward()
+    pair.discriminator.requires_grad_(True)
     opt_g.step()
     return d_loss.detach(), g_loss.detach()
 
@@ -88,8 +91,7 @@ def train_gan(pair: GANPair, images: torch.Tensor, labels: torch.Tensor, *, step
     dev = images.device
     gen = torch.Generator(device=dev).manual_seed(seed)
     settings = GAN_SETTINGS
-    opt_g = torch.optim.Adam(pair.generator.parameters(), lr=settings["lr"], betas=settings["betas"])
-    opt_d = torch.optim.Adam(pair.discriminator.parameters(), lr=settings["lr"], betas=settings["betas"])
+    opt_g, opt_d = (adam(m, settings["lr"], settings["betas"]) for m in (pair.generator, pair.discriminator))
     batch = settings["batch_size"]
 
     def step(i):
@@ -115,7 +117,7 @@ def fit_gan(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int
     seed_everything(seed)
     spec = {"model": "cgn-gan-baseline", "data": fingerprint(images), "labels": fingerprint(labels), **GAN_SETTINGS,
             "seed": seed}
-    code = (ConditionalGenerator, LinearDiscriminator, GANPair, gan_step, train_gan, train_loop)
+    code = (ConditionalGenerator, LinearDiscriminator, GANPair, gan_step, adam, train_gan, train_loop)
     checkpoint = cache_dir() / "checkpoints" / f"cgn-gan-{cache_key(spec, code)}.ckpt"
     pair = GANPair().to(images.device)
     pair, history, hit = load_or_train(

@@ -6,12 +6,14 @@ mechanism outputs a one-channel mask m clamped to [1e-4, 0.9999]; the texture (f
 mechanisms output 3-channel tanh images that pass through the "shuffler" (tile 2×2, random 32×32 crop),
 which destroys global shape so that only texture statistics survive in them. The composite is
 x = m ⊙ f + (1 − m) ⊙ b. Layer sizes follow the original MNIST code (ngf 32, 8×8 start, two upsampling
-blocks; instance norm between the shape blocks). Internally images are in [−1, 1]; :meth:`CGN.sample`
+blocks, each a nearest ×2 upsampling and a 3×3 convolution, here fused into ``UpsampledConv2d``; instance norm
+between the shape blocks). Internally images are in [−1, 1]; :meth:`CGN.sample`
 returns [0, 1].
 """
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .variants import random_crops
@@ -19,9 +21,33 @@ from .variants import random_crops
 MASK_RANGE = (1e-4, 0.9999)
 
 
+def _phase_taps(weight: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The three taps (a, b, c) of a kernel along ``dim`` seen from a ×2 nearest-upsampled grid: an even output
+    pixel reads input pixels (i − 1, i) with taps (a, b + c), an odd one (i, i + 1) with (a + b, c)."""
+    a, b, c = weight.unbind(dim)
+    return torch.stack([a, b + c], dim), torch.stack([a + b, c], dim)
+
+
+class UpsampledConv2d(nn.Conv2d):
+    """``nn.Upsample(scale_factor=2)`` (nearest) followed by a 3×3 convolution with padding 1, computed without
+    forming the upsampled image: each of the four output phases is a 2×2 convolution of the input with summed
+    taps, 4 multiply-adds per output pixel and channel instead of 9. Same parameters, same function."""
+
+    def __init__(self, c_in: int, c_out: int, bias: bool = False):
+        super().__init__(c_in, c_out, 3, padding=1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        padded = F.pad(x, (1, 1, 1, 1))
+        rows = [torch.stack([F.conv2d(padded[..., i:i + h + 1, j:j + w + 1], kernel, self.bias)
+                             for j, kernel in enumerate(_phase_taps(row_kernel, 3))], -1)
+                for i, row_kernel in enumerate(_phase_taps(self.weight, 2))]
+        out = torch.stack(rows, 3)  # (N, C, h, row phase, w, column phase)
+        return out.reshape(*out.shape[:2], 2 * h, 2 * w)
+
+
 def _upsample_block(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
+    return [UpsampledConv2d(c_in, c_out), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
 
 
 def shape_mechanism(c_in: int, ngf: int, start: int = 8) -> nn.Sequential:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lib.cgn.model import CGN, ConvDiscriminator, LinearDiscriminator, compose, counterfactual_dataset, shuffle
+from lib.cgn.model import (CGN, ConvDiscriminator, LinearDiscriminator, UpsampledConv2d, compose, counterfactual_dataset,
+                           shuffle)
 
 
 def test_composer_returns_foreground_or_background():
@@ -48,3 +49,21 @@ def test_discriminators_give_one_logit_and_see_the_label(discriminator):
     scores = disc(images, torch.tensor([0, 1, 2, 3]))
     assert scores.shape == (4,)
     assert not torch.allclose(scores, disc(images, torch.tensor([4, 5, 6, 7])))
+
+
+@pytest.mark.parametrize("c_in, c_out, bias, size", [(5, 3, False, (6, 7)), (4, 1, True, (8, 8))])
+def test_upsampled_conv_is_upsampling_then_a_3x3_convolution(c_in, c_out, bias, size):
+    # Known answer: the layer it replaces, with the same weights, in values and in gradients (float64).
+    torch.manual_seed(0)
+    fused = UpsampledConv2d(c_in, c_out, bias=bias).double()
+    plain = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2),
+                                torch.nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias)).double()
+    plain[1].load_state_dict(fused.state_dict())
+    x = torch.randn(3, c_in, *size, dtype=torch.float64, requires_grad=True)
+    out, ref = fused(x), plain(x)
+    assert out.shape == (3, c_out, 2 * size[0], 2 * size[1])
+    assert torch.allclose(out, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(out)
+    grads = torch.autograd.grad(out, (x, fused.weight), g)
+    refs = torch.autograd.grad(ref, (x, plain[1].weight), g)
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-12) for a, b in zip(grads, refs))
