@@ -68,8 +68,6 @@ def main() -> None:
         if result.get("benchmark") == "cgn_steps":
             others.append(cgn_section(path.name, result))
             continue
-        if "max_abs_diff" not in result:  # an older CGN run without the matmul beside it
-            continue
         flags = [name for name in ("channels_last", "keep_heap") if result.get(name)]
         sections.append(
             f"### `{path.name}`\n\ndevice `{result['device']}`, torch {result['torch']}, {result['threads']} threads, "
