@@ -59,6 +59,7 @@ fractions = [0.05, 0.1, 0.2, 0.5, 0.7, 1.0]
 # %%
 from IPython.display import display
 
+from lib.core.device import pick_device
 from lib.labelfree import claims, experiments, figures, reference
 from lib.labelfree.data import example_data
 from lib.labelfree.evaluation import by_fraction, example_checks
@@ -67,13 +68,13 @@ from lib.report.claims import lookup
 
 epochs = {"MNIST": mnist_epochs, "ECG5000": ecg_epochs}
 checkpoint_every = {"MNIST": mnist_checkpoint_every, "ECG5000": ecg_checkpoint_every}
-budget, budget_text = claims.autoencoder_budget(epochs)
+data = example_data(mnist_per_class, ecg_per_class, ecg_test_per_class, pick_device(device))
+budget, budget_text = claims.autoencoder_budget(epochs, data)
 dev, log = start(lookup(claims.CLAIMS, "labelfree_examples"), "labelfree_examples", profile, seeds, device,
                  {"epochs": epochs, "checkpoint_every": checkpoint_every, "mnist_per_class": mnist_per_class,
                   "ecg_per_class": ecg_per_class, "ecg_test_per_class": ecg_test_per_class, "damping": damping,
                   "extra_dampings": extra_dampings, "simplex_epochs": simplex_epochs, "fractions": fractions},
                  budget=budget, budget_text=budget_text)
-data = example_data(mnist_per_class, ecg_per_class, ecg_test_per_class, dev)
 log.header(data="; ".join(e.note for e in data.values()),
            **experiments.describe_autoencoders(data, epochs, 2, checkpoint_every))
 

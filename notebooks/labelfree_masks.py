@@ -48,6 +48,7 @@ fractions = [0.05, 0.1, 0.2, 0.5, 0.8, 1.0]
 # %%
 from IPython.display import display
 
+from lib.core.device import pick_device
 from lib.labelfree import claims, experiments, figures
 from lib.labelfree.data import mnist_experiment
 from lib.labelfree.evaluation import by_fraction, mask_variant_checks
@@ -55,11 +56,11 @@ from lib.report import start
 from lib.report.claims import lookup
 
 epochs = {"MNIST": mnist_epochs}
-budget, budget_text = claims.autoencoder_budget(epochs)
+data = {"MNIST": mnist_experiment(n_test=mnist_test, device=pick_device(device))}
+budget, budget_text = claims.autoencoder_budget(epochs, data)
 dev, log = start(lookup(claims.CLAIMS, "labelfree_masks"), "labelfree_masks", profile, seeds, device,
                  {"epochs": epochs, "mnist_test": mnist_test, "ig_steps": ig_steps, "gs_samples": gs_samples,
                   "fractions": fractions}, budget=budget, budget_text=budget_text)
-data = {"MNIST": mnist_experiment(n_test=mnist_test, device=dev)}
 log.header(data=data["MNIST"].note, **experiments.describe_autoencoders(data, epochs, claim=1))
 
 # %% [markdown]

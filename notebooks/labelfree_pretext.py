@@ -58,6 +58,7 @@ raw_dknn = True            # also DKNN on raw 0-255 pixels, as the public code d
 # %%
 from IPython.display import display
 
+from lib.core.device import pick_device
 from lib.labelfree import claims, experiments, figures, reference
 from lib.labelfree.data import pretext_data
 from lib.labelfree.evaluation import pretext_checks, pretext_readiness, table4_comparison, table4_contrasts
@@ -67,11 +68,11 @@ from lib.report.claims import lookup
 numbers = reference.LABELFREE_CLAIM4
 tasks = numbers["tasks"]
 table4 = {variant: numbers[variant]["seed 003"] for variant in ("saliency", "examples")}
-budget, budget_text = claims.pretext_budget(epochs)
+data, test_x, sub_x = pretext_data(n_test, subtrain_size, pick_device(device))
+budget, budget_text = claims.pretext_budget(epochs, len(data.train[0]), batch_size)
 dev, log = start(lookup(claims.CLAIMS, "labelfree_pretext"), "labelfree_pretext", profile, seeds, device,
                  {"epochs": epochs, "patience": patience, "batch_size": batch_size, "n_test": n_test,
                   "subtrain_size": subtrain_size, "gs_samples": gs_samples}, budget=budget, budget_text=budget_text)
-data, test_x, sub_x = pretext_data(n_test, subtrain_size, dev)
 log.header(data=data.note, Sizes=f"train {len(data.train[0]):,}, validation {len(data.val[0]):,}, explained test "
            f"images {len(test_x):,}, explained training examples {len(sub_x):,}.",
            Training=f"at most {epochs} epochs, patience {patience}, batch {batch_size} (paper: {numbers['epochs']} "

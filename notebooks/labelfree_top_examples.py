@@ -43,6 +43,7 @@ subtrain_size = 1000       # explained training examples, 100 per class
 # %%
 from IPython.display import display
 
+from lib.core.device import pick_device
 from lib.labelfree import claims, experiments, figures, reference
 from lib.labelfree.data import pretext_data
 from lib.labelfree.evaluation import pretext_readiness
@@ -50,11 +51,11 @@ from lib.report import start
 from lib.report.claims import lookup
 
 tasks = reference.LABELFREE_CLAIM4["tasks"]
-budget, budget_text = claims.pretext_budget(epochs)
+data, test_x, sub_x, test_y, sub_y = pretext_data(n_test, subtrain_size, pick_device(device), labels=True)
+budget, budget_text = claims.pretext_budget(epochs, len(data.train[0]), batch_size)
 dev, log = start(lookup(claims.CLAIMS, "labelfree_top_examples"), "labelfree_top_examples", profile, seeds, device,
                  {"epochs": epochs, "patience": patience, "batch_size": batch_size, "n_test": n_test,
                   "subtrain_size": subtrain_size}, budget=budget, budget_text=budget_text)
-data, test_x, sub_x, test_y, sub_y = pretext_data(n_test, subtrain_size, dev, labels=True)
 log.header(data=data.note, Sizes=f"{len(test_x):,} test images, {len(sub_x):,} explained training examples.",
            Training=f"at most {epochs} epochs, patience {patience}, batch {batch_size} (claim 4's encoders).")
 

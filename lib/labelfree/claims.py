@@ -193,26 +193,38 @@ CLAIMS = (_features(), _examples(), disentangle_claim(), disentangle_claim(metho
 
 # ----------------------------------------------------------------------------- training budgets
 
-def autoencoder_budget(epochs: dict) -> tuple[float, str]:
-    """Claims 1 and 2: the smallest share, over the data sets, of the paper's epochs (its maxima: early
-    stopping may end either sooner)."""
-    paper = reference.LABELFREE_CLAIMS_1_2["epochs"]
-    return (min(epochs[name] / paper[name] for name in epochs),
-            ", ".join(f"{epochs[name]} of {paper[name]} {name} epochs" for name in epochs) + ", at most")
+def step_budget(runs: dict, note: str = "") -> tuple[float, str]:
+    """The smallest share, over ``runs`` ({name: (epochs, training examples, batch, the paper's epochs, training
+    examples, batch)}), of the paper's optimisation steps (epochs × batches an epoch), and a line with both counts."""
+    shares, parts = [], []
+    for name, (epochs, examples, batch, paper_epochs, paper_examples, paper_batch) in runs.items():
+        ours, paper = epochs * -(-examples // batch), paper_epochs * -(-paper_examples // paper_batch)
+        shares.append(ours / paper)
+        parts.append(f"{name}: {ours:,} of the paper's {paper:,} steps ({epochs} epochs of {examples:,} examples; "
+                     f"paper {paper_epochs} of {paper_examples:,})")
+    return min(shares), "; ".join(parts) + note
+
+
+def autoencoder_budget(epochs: dict, data: dict) -> tuple[float, str]:
+    """Claims 1 and 2: the autoencoders' steps at most (early stopping may end either run sooner), per data set
+    of ``data`` ({name: AutoencoderData}), as a share of the paper's."""
+    paper = reference.LABELFREE_CLAIMS_1_2
+    return step_budget({name: (epochs[name], len(e.train), paper["batch_size"][name], paper["epochs"][name],
+                               paper["train_examples"][name], paper["batch_size"][name]) for name, e in data.items()},
+                       ", at most")
 
 
 def vae_budget(config: dict) -> tuple[float, str]:
-    """Claim 3: the smallest share, over the data sets, of the paper's 100 epochs (on ``config``'s training
-    images, fewer than the paper's)."""
-    paper = CLAIM3["epochs"]
-    return (min(c["epochs"] / paper for c in config.values()),
-            ", ".join(f"{c['epochs']} of {paper} {name} epochs on {c['train']:,} images" for name, c in config.items()))
+    """Claim 3: the VAEs' steps per data set of ``config`` (``experiments.sweep_config``) as a share of the paper's."""
+    return step_budget({name: (c["epochs"], c["train"], c["batch_size"], CLAIM3["epochs"],
+                               CLAIM3["train_examples"][name], CLAIM3["batch_size"][name]) for name, c in config.items()})
 
 
-def pretext_budget(epochs: int) -> tuple[float, str]:
-    """Claim 4: the share of the paper's epochs (at most, with early stopping)."""
-    paper = reference.LABELFREE_CLAIM4["epochs"]
-    return epochs / paper, f"{epochs} of {paper} epochs per encoder, at most"
+def pretext_budget(epochs: int, examples: int, batch_size: int) -> tuple[float, str]:
+    """Claim 4: each encoder's steps at most (early stopping) as a share of the paper's."""
+    paper = reference.LABELFREE_CLAIM4
+    return step_budget({"MNIST": (epochs, examples, batch_size, paper["epochs"], paper["train_examples"],
+                                  paper["batch_size"])}, ", at most")
 
 
 # ----------------------------------------------------------------------------- the claims matrix

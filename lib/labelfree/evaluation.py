@@ -19,6 +19,12 @@ REPRESENTATION_BASED, LOSS_BASED = ["DKNN", "SimplEx"], ["Influence Functions", 
 # ----------------------------------------------------------------------------- claim 1: latent shift
 
 @torch.no_grad()
+def inverted(x: torch.Tensor) -> torch.Tensor:
+    """(1 − x_i) / max x per example (the max over each example's features): seed 003's soft mask and its
+    eq. 3 baseline."""
+    return (1 - x) / x.flatten(1).amax(1).clamp_min(1e-12).reshape((-1,) + (1,) * (x.dim() - 1))
+
+
 def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor, fractions, baseline: torch.Tensor,
                  channel_dim: int = 1, soft: bool = False) -> torch.Tensor:
     """‖f(x) − f(m ⊙ x + (1 − m) ⊙ x̄)‖² per example (rows: fractions, columns: examples).
@@ -37,7 +43,7 @@ def latent_shift(encoder: nn.Module, inputs: torch.Tensor, scores: torch.Tensor,
     original = encoder(inputs).flatten(1)
     fill = baseline
     if soft:
-        keep = (1 - inputs) / inputs.flatten(1).amax(1).clamp_min(1e-12).reshape((-1,) + (1,) * (inputs.dim() - 1))
+        keep = inverted(inputs)
         fill = keep * inputs + (1 - keep) * baseline
     shifts = []
     for fraction in fractions:

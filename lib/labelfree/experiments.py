@@ -16,7 +16,7 @@ from lib.core.train import accuracy
 
 from .claims import AE_RATIO
 from .data import AutoencoderData
-from .evaluation import latent_shift, offdiagonal_pcc, pair_values, pcc_matrix, similarity_rate, unit_kl
+from .evaluation import inverted, latent_shift, offdiagonal_pcc, pair_values, pcc_matrix, similarity_rate, unit_kl
 from .examples import dknn_scores, example_importance
 from .features import abs_gradient_shap, feature_importance, label_free_gradient_shap, unit_saliency
 from .training import TASKS, fit_autoencoder, fit_disentangled_vae, fit_pretext_encoder, total_variation
@@ -40,22 +40,23 @@ CURVE_METHODS = {"Integrated Gradients": ("integrated_gradients", "correct"),
                  "Random": (None, None)}
 
 
-def autoencoders(data: dict[str, AutoencoderData], seeds, epochs: dict, checkpoint_every: dict | None = None,
-                 progress: bool = True) -> tuple[dict, pd.DataFrame]:
+def autoencoders(data: dict[str, AutoencoderData], seeds, epochs: dict, checkpoint_every: dict | None = None, *,
+                 patience: dict | None = None, progress: bool = True) -> tuple[dict, pd.DataFrame]:
     """One autoencoder per data set and seed (``AUTOENCODERS``), trained or loaded from the cache.
 
     Returns ({(data set, seed): Fit}, a training summary with one row per data set and seed, with the best
     validation loss over that of the mean training input: at 1 or above the autoencoder learned nothing about
-    its inputs). ``epochs`` and ``checkpoint_every`` (TracIn checkpoints; default every 10 epochs) map data set
-    names to values.
+    its inputs). ``epochs``, ``checkpoint_every`` (TracIn checkpoints; default every 10 epochs) and ``patience``
+    (early stopping; default the paper's 10 epochs) map data set names to values.
     """
     fits, rows = {}, []
     for name, e in data.items():
         s = AUTOENCODERS[name]
         every = (checkpoint_every or {}).get(name, 10)
+        wait = (patience or {}).get(name, 10)
         mean_input = mean_input_loss(e.train, e.val, s["loss"])
         for seed in seeds:
-            fit = fit_autoencoder(s["kind"], e.train, e.val, seed, epochs[name], s["batch_size"],
+            fit = fit_autoencoder(s["kind"], e.train, e.val, seed, epochs[name], s["batch_size"], patience=wait,
                                   checkpoint_every=every, progress=progress)
             fits[name, seed] = fit
             h = fit.history
@@ -157,17 +158,12 @@ def latent_shift_curves(fits: dict, data: dict[str, AutoencoderData], fractions,
     return pd.concat(curves, ignore_index=True)
 
 
-def _inverted(x):
-    """Seed 003's eq. 3: (1 − x_i) / max x, per example."""
-    return (1 - x) / x.flatten(1).amax(1).clamp_min(1e-12).reshape((-1,) + (1,) * (x.dim() - 1))
-
-
 # Seed 003's App. B.2 on MNIST: variant -> (soft mask, baseline of a batch x given a generator).
 MASKINGS = {
     "hard mask, zero baseline": (False, lambda x, gen: torch.zeros_like(x[:1])),
     "soft mask": (True, lambda x, gen: torch.zeros_like(x[:1])),
-    "soft mask, baseline (3)": (True, lambda x, gen: _inverted(x)),
-    "soft mask, baseline (4)": (True, lambda x, gen: torch.randn(x.shape, generator=gen, device=x.device) * _inverted(x)),
+    "soft mask, baseline (3)": (True, lambda x, gen: inverted(x)),
+    "soft mask, baseline (4)": (True, lambda x, gen: torch.randn(x.shape, generator=gen, device=x.device) * inverted(x)),
 }
 
 
@@ -201,7 +197,7 @@ def similarity_rates(data: dict[str, AutoencoderData], seeds, epochs: dict, chec
                      progress: bool = True) -> SimilarityRun:
     """Per data set and seed: the autoencoder (with TracIn checkpoints), the four methods' scores of its
     ranked training examples for its test examples (``example_importance``) and their similarity rates."""
-    fits, training = autoencoders(data, seeds, epochs, checkpoint_every, progress)
+    fits, training = autoencoders(data, seeds, epochs, checkpoint_every, progress=progress)
     rates, seconds = [], []
     for (name, seed), fit in fits.items():
         s, e = AUTOENCODERS[name], data[name]
@@ -245,8 +241,9 @@ def beta_sweep(data: dict, config: dict, kinds, betas, seeds, tv_weights=(0.0,),
     ``data`` maps a data set to its (training, test) images, ``config`` to its ``latent_dim``, ``epochs`` and
     ``batch_size``. Columns: data, tv_weight, kind, beta, seed, pcc (mean off-diagonal PCC of the per-unit
     saliency maps on the test images, from ``saliency_method``: GradientShap with ``gs_samples`` draws or
-    Integrated Gradients with ``ig_steps`` steps), rec and kl (means over the last tenth of training steps), rec_ratio (rec
-    over ``mean_image_bce`` of the training images: at 1 or above the VAE learned nothing about them), attr_tv
+    Integrated Gradients with ``ig_steps`` steps), rec and kl (means over the last tenth of training steps),
+    rec_ratio (rec over ``mean_image_bce`` of the training images: at 1 or above the VAE learned nothing about
+    them), attr_tv
     (total variation per test image of the label-free GradientShap attributions, what the prior
     penalises), active (units with KL > 0.01 nats on the test images), loss_fall (``loss_fall`` of the
     training loss), seconds (training time), cached;

@@ -3,8 +3,10 @@ the criteria decide the cases the issue raised (a tie, a curve that rises inside
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from lib.labelfree import claims, reference
 from lib.report.claims import FINDINGS, SOURCES, lookup
@@ -97,15 +99,23 @@ def test_seed_003s_extras_judge_what_they_say():
     assert judge([0.01, 0.02, 0.015], top.metric(claims.TOP_SAME).criterion) == "reproduced"
 
 
-def test_budgets_count_epochs_against_the_papers():
-    assert claims.autoencoder_budget({"MNIST": 20, "ECG5000": 30}) == (
-        0.2, "20 of 100 MNIST epochs, 30 of 150 ECG5000 epochs, at most")
-    assert claims.autoencoder_budget({"MNIST": 1, "ECG5000": 15})[0] == 0.01  # the less trained data set
-    config = {"mnist": {"epochs": 8, "train": 2000}, "dsprites": {"epochs": 3, "train": 2000}}
-    fraction, text = claims.vae_budget(config)
-    assert fraction == 0.03 and text.startswith("8 of 100 mnist epochs on 2,000 images")
-    paper = reference.LABELFREE_CLAIM4["epochs"]
-    assert claims.pretext_budget(paper) == (1.0, f"{paper} of {paper} epochs per encoder, at most")
+def test_budgets_count_steps_against_the_papers():
+    # 3 epochs of 7 examples in batches of 2 = 3 * 4 = 12 steps; the paper's 5 epochs of 10 in batches of 5 = 10
+    assert claims.step_budget({"toy": (3, 7, 2, 5, 10, 5)}) == (
+        1.2, "toy: 12 of the paper's 10 steps (3 epochs of 7 examples; paper 5 of 10)")
+    train = lambda n: SimpleNamespace(train=torch.zeros(n, 1))  # noqa: E731
+    # MNIST 100 epochs of 600 at batch 300 (200 steps) against 100 of 60,000 (20,000 steps): 1 %;
+    # ECG 150 epochs of 2,335 at batch 20 (117 a epoch): the paper's own steps
+    fraction, text = claims.autoencoder_budget({"MNIST": 100, "ECG5000": 150}, {"MNIST": train(600),
+                                                                              "ECG5000": train(2_335)})
+    assert fraction == 0.01 and text.endswith("ECG5000: 17,550 of the paper's 17,550 steps (150 epochs of 2,335 "
+                                              "examples; paper 150 of 2,335), at most")
+    config = {"mnist": {"epochs": 100, "train": 10_000, "batch_size": 300},
+              "dsprites": {"epochs": 1, "train": 737_280, "batch_size": 500}}
+    assert claims.vae_budget(config)[0] == 1 / 100                       # dSprites: 1 of 100 epochs
+    assert claims.vae_budget({"mnist": config["mnist"]})[0] == 34 * 100 / 20_000   # a sixth of the images
+    paper = reference.LABELFREE_CLAIM4
+    assert claims.pretext_budget(paper["epochs"], paper["train_examples"], paper["batch_size"])[0] == 1.0
 
 
 def test_rows_and_errata_point_at_what_exists():

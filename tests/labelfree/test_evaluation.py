@@ -192,6 +192,11 @@ def test_pretext_readiness_takes_the_worst_autoencoder_and_the_classifier():
 
 
 @pytest.mark.usefixtures("float64")
+def test_inverted_divides_one_minus_x_by_each_examples_max():
+    x = torch.tensor([[[0.0, 0.5, 1.0]], [[0.0, 0.25, 0.5]]])
+    assert torch.equal(ev.inverted(x), torch.tensor([[[1.0, 0.5, 0.0]], [[2.0, 1.5, 1.0]]]))
+
+
 def test_soft_latent_shift_keeps_part_of_each_hidden_feature():
     # f(x) = x_0 + x_1; x = (0.5, 1, 0, 0), max 1; hiding x_1 with the soft mask keeps m = 1 - x_1 = 0 of it,
     # hiding x_0 keeps m = 0.5: x~_0 = 0.5 * 0.5 + 0.5 * baseline

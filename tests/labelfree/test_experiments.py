@@ -50,6 +50,15 @@ def test_autoencoders_and_their_latent_shift_curves(mnist_like):
     assert "explained 4 examples in batches of 200; at most 1 epochs (1 steps of 300)" in header["MNIST"]
 
 
+def test_autoencoders_pass_each_data_sets_patience(mnist_like, monkeypatch):
+    seen = []
+    real = experiments.fit_autoencoder
+    monkeypatch.setattr(experiments, "fit_autoencoder", lambda *a, **k: seen.append(k["patience"]) or real(*a, **k))
+    experiments.autoencoders(mnist_like, [0], {"MNIST": 1}, progress=False)
+    experiments.autoencoders(mnist_like, [0], {"MNIST": 1}, patience={"MNIST": 3}, progress=False)
+    assert seen == [10, 3]  # the paper's 10 unless the data set's own is given
+
+
 @pytest.mark.slow
 def test_similarity_rates_of_every_method(mnist_like):
     run = experiments.similarity_rates(mnist_like, [0], {"MNIST": 2}, {"MNIST": 1}, [0.5, 1.0], extra_dampings=[0.1],
