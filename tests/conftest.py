@@ -22,10 +22,12 @@ def real_data_root() -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path, monkeypatch) -> Path:
-    """Point the model cache (``$REPRO_CACHE``) at an empty temporary folder: for every test, so that no
-    test reads a model trained elsewhere or writes into the real cache. Ask for it to get the folder."""
+    """Point the model cache (``$REPRO_CACHE``) and the stored weights (``$REPRO_WEIGHTS``) at empty temporary
+    folders: for every test, so that no test reads a model trained elsewhere or writes into the real cache or
+    the repository's weights. Ask for it to get the cache folder."""
     folder = tmp_path / "cache"
     monkeypatch.setenv("REPRO_CACHE", str(folder))
+    monkeypatch.setenv("REPRO_WEIGHTS", str(tmp_path / "weights"))
     return folder
 
 
