@@ -41,6 +41,7 @@ seeds = [0]                # one CGN per seed and variant, shared with cgn_table
 device = "auto"
 cgn_steps = 30             # CGN training steps, as the claim-1 notebook (paper about 46875)
 cgn_ngf = 32               # CGN base width (paper 32)
+generator_seed = None      # the CGN of this one seed serves every seed (None: each seed its own)
 sizes = [300, 1000]        # counterfactual training images (paper 1e4, 1e5, 1e6)
 ratios = [1, 5, 10]        # counterfactuals per mask, at the largest size
 classifier_epochs = 1      # paper 10
@@ -57,7 +58,7 @@ from lib.report.claims import lookup
 
 paper = reference.CGN_TABLE3["ablation"]["paper"]
 settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "sizes": sizes, "ratios": ratios,
-            "classifier_epochs": classifier_epochs, "n_test": n_test}
+            "classifier_epochs": classifier_epochs, "n_test": n_test, "generator_seed": generator_seed}
 budget, budget_text = claims.budget_fraction(settings)
 dev, log = start(lookup(claims.CLAIMS, claims.key("cgn_ablation", variants)), "cgn_ablation", profile, seeds, device,
                  settings, budget=budget, budget_text=budget_text)
@@ -70,7 +71,8 @@ log.header(data="CGN trained on the MNIST training file with 10,000 images (a pr
 
 # %%
 results = experiments.ablation(variants, seeds, dev, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, sizes=sizes,
-                               ratios=ratios, epochs=classifier_epochs, n_test=n_test, progress=progress)
+                               ratios=ratios, epochs=classifier_epochs, n_test=n_test, generator_seed=generator_seed,
+                               progress=progress)
 display(results.round(3))
 
 # %% [markdown]

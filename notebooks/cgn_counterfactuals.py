@@ -48,6 +48,7 @@ progress = True
 variants = ["colored", "double_colored", "wildlife"]
 cgn_steps = 30             # training steps per CGN (paper: 15 epochs, about 47k steps of batch 16)
 ngf = 32                   # base width of the mechanisms (paper 32)
+generator_seed = None      # the CGN of this one seed serves every seed (None: each seed its own)
 collapse_variant = "colored"
 collapse_seeds = [0]       # seed 004 used 20 runs
 collapse_steps = 10
@@ -63,7 +64,7 @@ from lib.report import start
 from lib.report.claims import lookup
 
 settings = {"cgn_steps": cgn_steps, "ngf": ngf, "collapse_steps": collapse_steps,
-            "collapse_seeds": list(collapse_seeds), "n_per_class": n_per_class}
+            "collapse_seeds": list(collapse_seeds), "n_per_class": n_per_class, "generator_seed": generator_seed}
 budget, budget_text = claims.budget_fraction(settings)
 dev, log = start(lookup(claims.CLAIMS, claims.key("cgn_counterfactuals", variants)), "cgn_counterfactuals", profile,
                  seeds, device, settings, budget=budget, budget_text=budget_text)
@@ -93,7 +94,8 @@ for variant in variants:
 # weight 0.1 / 0.3 / 0.3; linear discriminator for colored and double-colored, convolutional for wildlife).
 
 # %%
-runs = experiments.cgn_runs(variants, seeds, dev, steps=cgn_steps, ngf=ngf, progress=progress)
+runs = experiments.cgn_runs(variants, seeds, dev, steps=cgn_steps, ngf=ngf, generator_seed=generator_seed,
+                            progress=progress)
 training = experiments.training_summary(runs)
 display(training.round(3))
 

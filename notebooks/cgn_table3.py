@@ -48,6 +48,7 @@ device = "auto"
 cgn_steps = 30             # CGN training steps, as the claim-1 notebook (paper about 46875)
 cgn_ngf = 32               # CGN base width (paper 32)
 gan_steps = 40             # GAN training steps (paper as the CGN)
+generator_seed = None      # the GAN and CGN of this one seed serve every seed (None: each seed its own)
 n_original = 1000          # original training images (at most 10000 here; the paper 50000)
 n_generated = 1000         # GAN and CGN images per training set (paper 50000)
 classifier_epochs = 1      # paper 10
@@ -64,7 +65,8 @@ from lib.report.claims import lookup
 
 numbers = reference.CGN_TABLE3["table"]
 settings = {"cgn_steps": cgn_steps, "cgn_ngf": cgn_ngf, "gan_steps": gan_steps, "n_original": n_original,
-            "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_test": n_test}
+            "n_generated": n_generated, "classifier_epochs": classifier_epochs, "n_test": n_test,
+            "generator_seed": generator_seed}
 budget, budget_text = claims.budget_fraction(settings)
 dev, log = start(lookup(claims.CLAIMS, claims.key("cgn_table3", variants)), "cgn_table3", profile, seeds, device,
                  settings, budget=budget, budget_text=budget_text)
@@ -84,7 +86,7 @@ log.header(data=f"MNIST training file with 10,000 images (a prefix of the offici
 # %%
 results, examples = experiments.robustness(
     variants, seeds, dev, n_original=n_original, n_generated=n_generated, cgn_steps=cgn_steps, cgn_ngf=cgn_ngf,
-    gan_steps=gan_steps, epochs=classifier_epochs, n_test=n_test, progress=progress)
+    gan_steps=gan_steps, epochs=classifier_epochs, n_test=n_test, generator_seed=generator_seed, progress=progress)
 display(results.round(3))
 
 # %% [markdown]

@@ -165,13 +165,17 @@ CLAIMS = _claims()
 
 def budget_fraction(settings: dict) -> tuple[float, str]:
     """A CGN run's budget as a fraction of the paper's: its CGN steps over the paper's 46,875 (15 epochs of
-    batch 16); the text adds the GAN steps and classifier epochs where the run has them."""
+    batch 16); the text adds the GAN steps, the classifier epochs and a shared generator seed where the run
+    has them."""
     paper = SETTINGS["cgn_steps"]
     parts = [f"{settings['cgn_steps']:,} of {paper:,} CGN steps"]
     if "gan_steps" in settings:
         parts.append(f"GAN {settings['gan_steps']:,} of {paper:,} steps")
     if "classifier_epochs" in settings:
         parts.append(f"classifier {settings['classifier_epochs']} of {SETTINGS['classifier_epochs']} epochs")
+    if settings.get("generator_seed") is not None:
+        parts.append(f"the generators of seed {settings['generator_seed']} serve every seed, whose variation is "
+                     "then that of the drawn images and the classifiers only")
     return settings["cgn_steps"] / paper, "; ".join(parts) + "; the fraction counts CGN steps"
 
 

@@ -49,12 +49,16 @@ def trained_cgn(variant: str, seed: int, device, *, steps: int, ngf: int, losses
 
 
 def cgn_runs(variants, seeds, device, *, steps: int, ngf: int, configurations: dict | None = None,
-             progress: bool = True) -> dict[tuple[str, str, int], Fit]:
+             generator_seed: int | None = None, progress: bool = True) -> dict[tuple[str, str, int], Fit]:
     """One CGN per variant, loss configuration (name → loss weight overrides; default: all losses) and
-    seed, keyed ``(variant, configuration, seed)``."""
+    seed, keyed ``(variant, configuration, seed)``.
+
+    With ``generator_seed`` every seed's entry is the CGN trained from that one seed (a paper-length CGN costs
+    hours on a CPU); the seed then draws only what is sampled from it. The same holds in ``robustness``,
+    ``ablation`` and ``explanations``."""
     configurations = configurations or {ALL_LOSSES: {}}
-    return {(variant, name, seed): trained_cgn(variant, seed, device, steps=steps, ngf=ngf, losses=losses,
-                                               progress=progress)
+    return {(variant, name, seed): trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=steps, ngf=ngf,
+                                               losses=losses, progress=progress)
             for variant in variants for name, losses in configurations.items() for seed in seeds}
 
 
@@ -157,20 +161,24 @@ def _class_examples(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
 
 
 def training_sets(variant: str, seed: int, device, *, n_original: int, n_generated: int, cgn_steps: int,
-                  cgn_ngf: int, gan_steps: int, progress: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """The four training sets of Table 3 for one seed (GAN and CGN trained with that seed), on ``device``."""
+                  cgn_ngf: int, gan_steps: int, generator_seed: int | None = None,
+                  progress: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The four training sets of Table 3 for one seed, on ``device``: GAN and CGN trained with that seed (or
+    with ``generator_seed``), their images drawn with it."""
     original = variant_split(variant, "train", device, n_original)
     images, labels = variant_split(variant, "train", device)
-    generator = fit_gan(images, labels, steps=gan_steps, seed=seed, progress=progress).model
+    trained_with = seed if generator_seed is None else generator_seed
+    generator = fit_gan(images, labels, steps=gan_steps, seed=trained_with, progress=progress).model
     gan = gan_dataset(generator, n_generated, seed=seed)
-    cgn = fit_cgn(variant, images, labels, steps=cgn_steps, seed=seed, ngf=cgn_ngf, progress=progress).model
+    cgn = fit_cgn(variant, images, labels, steps=cgn_steps, seed=trained_with, ngf=cgn_ngf, progress=progress).model
     counterfactual = counterfactual_dataset(cgn, n_generated, seed=seed)
     both = tuple(torch.cat(pair) for pair in zip(original, counterfactual))
     return {"original": original, "GAN": gan, "CGN": counterfactual, "original + CGN": both}
 
 
 def robustness(variants, seeds, device, *, n_original: int, n_generated: int, cgn_steps: int, cgn_ngf: int,
-               gan_steps: int, epochs: int, n_test: int, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+               gan_steps: int, epochs: int, n_test: int, generator_seed: int | None = None,
+               progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Table 3: per variant, seed and training set, an invariant classifier's accuracy on its own training
     data ("train"), on the real biased training images ("real train") and on the test split with random
     cues ("test"), fractions. Also returns, per variant, the first image of each class of each training set
@@ -181,7 +189,8 @@ def robustness(variants, seeds, device, *, n_original: int, n_generated: int, cg
         real_train = variant_split(variant, "train", device, n_test)
         for seed in seeds:
             sets = training_sets(variant, seed, device, n_original=n_original, n_generated=n_generated,
-                                 cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, gan_steps=gan_steps, progress=progress)
+                                 cgn_steps=cgn_steps, cgn_ngf=cgn_ngf, gan_steps=gan_steps,
+                                 generator_seed=generator_seed, progress=progress)
             if variant not in examples:
                 examples[variant] = {name: _class_examples(*data) for name, data in sets.items()}
             for name, (x, y) in sets.items():
@@ -206,7 +215,7 @@ def table3(results: pd.DataFrame, published: dict) -> pd.DataFrame:
 
 
 def ablation(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, sizes, ratios, epochs: int, n_test: int,
-             progress: bool = True) -> pd.DataFrame:
+             generator_seed: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Per variant, seed, ``no_cfs`` ratio and size: accuracy of an invariant classifier trained on ``size``
     counterfactual images of the variant's CGN, every size at ratio 1 and the largest at every ratio. The
     sets of one ratio are nested: each is a prefix of the largest, drawn once with the seed."""
@@ -214,7 +223,8 @@ def ablation(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, sizes, ra
     for variant in variants:
         test = variant_split(variant, "test", device, n_test)
         for seed in seeds:
-            cgn = trained_cgn(variant, seed, device, steps=cgn_steps, ngf=cgn_ngf, progress=progress).model
+            cgn = trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=cgn_steps, ngf=cgn_ngf,
+                              progress=progress).model
             for ratio in ratios:
                 images, labels = counterfactual_dataset(cgn, largest, no_cfs=ratio, seed=seed)
                 for size in (sizes if ratio == 1 else [largest]):
@@ -235,7 +245,8 @@ def ablation_by_size(results: pd.DataFrame, paper: dict) -> pd.DataFrame:
 
 
 def explanations(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, n_original: int, n_generated: int,
-                 epochs: int, n_explain: int, progress: bool = True) -> tuple[pd.DataFrame, dict]:
+                 epochs: int, n_explain: int, generator_seed: int | None = None,
+                 progress: bool = True) -> tuple[pd.DataFrame, dict]:
     """Per variant, seed and classifier (trained on original data, "O", or on CGN counterfactuals, "CF", as
     in Table 3): test accuracy on the first ``n_explain`` test images, mean IoU of the binarised Grad-CAM
     maps with the digit masks of the same images, and 10-NN purity of the penultimate features by shape (on
@@ -249,7 +260,8 @@ def explanations(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, n_ori
         if not torch.equal(labels, mask_labels):
             raise RuntimeError("the digit masks are not those of the variant's test images")
         for seed in seeds:
-            cgn = trained_cgn(variant, seed, device, steps=cgn_steps, ngf=cgn_ngf, progress=progress).model
+            cgn = trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=cgn_steps, ngf=cgn_ngf,
+                              progress=progress).model
             sets = {"O": variant_split(variant, "train", device, n_original),
                     "CF": counterfactual_dataset(cgn, n_generated, seed=seed)}
             gen = torch.Generator(device=device).manual_seed(5000 + seed)

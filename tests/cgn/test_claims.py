@@ -72,6 +72,8 @@ def test_budget_fraction_counts_cgn_steps():
     fraction, text = C.budget_fraction({"cgn_steps": 1200, "gan_steps": 3000, "classifier_epochs": 3})
     assert fraction == 1200 / 46_875
     assert text.startswith("1,200 of 46,875 CGN steps; GAN 3,000") and "classifier 3 of 10 epochs" in text
+    assert "seed" not in text
+    assert "the generators of seed 0 serve every seed" in C.budget_fraction({"cgn_steps": 1, "generator_seed": 0})[1]
 
 
 def test_rows_point_at_declared_claims_or_say_why_not():

@@ -69,6 +69,19 @@ def test_table3_and_ablation_tables():
 TINY = dict(cgn_steps=2, cgn_ngf=4, progress=False)
 
 
+def test_generator_seed_trains_one_generator_for_every_seed(mnist_root, monkeypatch):
+    cpu, trained = torch.device("cpu"), []
+    for name in ("fit_cgn", "fit_gan"):
+        real = getattr(E, name)
+        monkeypatch.setattr(E, name, lambda *a, _f=real, _n=name, **k: trained.append((_n, k["seed"])) or _f(*a, **k))
+    sets = [E.training_sets("colored", seed, cpu, n_original=20, n_generated=20, gan_steps=2, generator_seed=0, **TINY)
+            for seed in (1, 2)]
+    assert trained == [("fit_gan", 0), ("fit_cgn", 0)] * 2
+    assert not torch.equal(sets[0]["CGN"][0], sets[1]["CGN"][0])  # each seed draws its own images
+    runs = E.cgn_runs(["colored"], [1, 2], cpu, steps=2, ngf=4, generator_seed=0, progress=False)
+    assert trained[4:] == [("fit_cgn", 0)] * 2 and all(fit.cached for fit in runs.values())
+
+
 @pytest.mark.slow
 def test_every_experiment_runs_end_to_end(mnist_root):
     cpu = torch.device("cpu")
