@@ -69,6 +69,7 @@ def test_table3_and_ablation_tables():
 TINY = dict(cgn_steps=2, cgn_ngf=4, progress=False)
 
 
+@pytest.mark.slow
 def test_generator_seed_trains_one_generator_for_every_seed(mnist_root, monkeypatch):
     cpu, trained = torch.device("cpu"), []
     for name in ("fit_cgn", "fit_gan"):

@@ -16,6 +16,7 @@ FITS = {"cgn": lambda data: T.fit_cgn("colored", *data, steps=3, seed=2, ngf=4, 
         "cgn-gan": lambda data: gan.fit_gan(*data, steps=3, seed=2, progress=False)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", FITS)
 def test_published_entry_is_loaded_before_the_cache(name, tiny_variant, isolated_cache, tmp_path, monkeypatch):
     trained = FITS[name](tiny_variant)
@@ -40,6 +41,7 @@ def test_published_entry_is_loaded_before_the_cache(name, tiny_variant, isolated
             assert loaded.history[key] == curve, key
 
 
+@pytest.mark.slow
 def test_a_changed_setting_is_not_served_by_a_published_entry(tiny_variant, isolated_cache):
     FITS["cgn"](tiny_variant)
     stored.publish(next(isolated_cache.glob("cgn-*.pt")))
