@@ -48,6 +48,11 @@ def trained_cgn(variant: str, seed: int, device, *, steps: int, ngf: int, losses
     return fit_cgn(variant, images, labels, steps=steps, seed=seed, ngf=ngf, losses=losses, progress=progress)
 
 
+def _trained_from(seed: int, generator_seed: int | None) -> int:
+    """The seed a run's generators are trained from: its own, or the ``generator_seed`` every run shares."""
+    return seed if generator_seed is None else generator_seed
+
+
 def cgn_runs(variants, seeds, device, *, steps: int, ngf: int, configurations: dict | None = None,
              generator_seed: int | None = None, progress: bool = True) -> dict[tuple[str, str, int], Fit]:
     """One CGN per variant, loss configuration (name → loss weight overrides; default: all losses) and
@@ -57,8 +62,8 @@ def cgn_runs(variants, seeds, device, *, steps: int, ngf: int, configurations: d
     hours on a CPU); the seed then draws only what is sampled from it. The same holds in ``robustness``,
     ``ablation`` and ``explanations``."""
     configurations = configurations or {ALL_LOSSES: {}}
-    return {(variant, name, seed): trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=steps, ngf=ngf,
-                                               losses=losses, progress=progress)
+    return {(variant, name, seed): trained_cgn(variant, _trained_from(seed, generator_seed), device, steps=steps,
+                                               ngf=ngf, losses=losses, progress=progress)
             for variant in variants for name, losses in configurations.items() for seed in seeds}
 
 
@@ -167,7 +172,7 @@ def training_sets(variant: str, seed: int, device, *, n_original: int, n_generat
     with ``generator_seed``), their images drawn with it."""
     original = variant_split(variant, "train", device, n_original)
     images, labels = variant_split(variant, "train", device)
-    trained_with = seed if generator_seed is None else generator_seed
+    trained_with = _trained_from(seed, generator_seed)
     generator = fit_gan(images, labels, steps=gan_steps, seed=trained_with, progress=progress).model
     gan = gan_dataset(generator, n_generated, seed=seed)
     cgn = fit_cgn(variant, images, labels, steps=cgn_steps, seed=trained_with, ngf=cgn_ngf, progress=progress).model
@@ -223,7 +228,7 @@ def ablation(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, sizes, ra
     for variant in variants:
         test = variant_split(variant, "test", device, n_test)
         for seed in seeds:
-            cgn = trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=cgn_steps, ngf=cgn_ngf,
+            cgn = trained_cgn(variant, _trained_from(seed, generator_seed), device, steps=cgn_steps, ngf=cgn_ngf,
                               progress=progress).model
             for ratio in ratios:
                 images, labels = counterfactual_dataset(cgn, largest, no_cfs=ratio, seed=seed)
@@ -260,7 +265,7 @@ def explanations(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, n_ori
         if not torch.equal(labels, mask_labels):
             raise RuntimeError("the digit masks are not those of the variant's test images")
         for seed in seeds:
-            cgn = trained_cgn(variant, seed if generator_seed is None else generator_seed, device, steps=cgn_steps, ngf=cgn_ngf,
+            cgn = trained_cgn(variant, _trained_from(seed, generator_seed), device, steps=cgn_steps, ngf=cgn_ngf,
                               progress=progress).model
             sets = {"O": variant_split(variant, "train", device, n_original),
                     "CF": counterfactual_dataset(cgn, n_generated, seed=seed)}
