@@ -8,7 +8,7 @@ before the cache: a stored file serves exactly the settings and code that traine
 per file what it holds (the spec), the training steps and seconds, the machine it was published on (the one
 that trained it: a cache entry stays on its machine), the commit it was published from and the file's SHA-256.
 
-Publish a finished cache entry: ``python -m lib.cgn.stored .cache/models/cgn-<key>.pt``.
+Publish a finished cache entry: ``python -m lib.cgn.stored .cache/models/cgn-<key>.pt --what "..."``.
 """
 from __future__ import annotations
 
@@ -66,9 +66,9 @@ def _commit() -> str:
     return _git("rev-parse", "HEAD") + (" (uncommitted changes in lib/)" if _git("status", "--porcelain", "lib") else "")
 
 
-def publish(cache_file: Path) -> dict:
+def publish(cache_file: Path, what: str = "") -> dict:
     """Store the cache entry ``cache_file`` in half precision under ``weights_dir()`` and record it in the
-    manifest; returns its manifest entry."""
+    manifest, with ``what`` in words (the spec names data by fingerprint only); returns its manifest entry."""
     cache_file = Path(cache_file)
     entry = load_stored(cache_file, ("state", "meta", "spec"))
     if entry is None:
@@ -76,7 +76,7 @@ def publish(cache_file: Path) -> dict:
     state = {name: t.half() if t.is_floating_point() else t for name, t in entry["state"].items()}
     target = weights_dir() / cache_file.name
     atomic_save({"state": state, "meta": _curves_as_tensors(entry["meta"])}, target)
-    record = {"spec": entry["spec"], "steps": entry["meta"].get("steps"),
+    record = {"what": what, "spec": entry["spec"], "steps": entry["meta"].get("steps"),
               "training seconds": round(entry["meta"].get("seconds", float("nan")), 1), "machine": _machine(),
               "torch": torch.__version__, "published from commit": _commit(),
               "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "bytes": target.stat().st_size}
@@ -90,8 +90,10 @@ def publish(cache_file: Path) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cache_files", nargs="+", type=Path, help="finished cache entries (<cache>/cgn-<key>.pt)")
-    for cache_file in parser.parse_args(argv).cache_files:
-        record = publish(cache_file)
+    parser.add_argument("--what", default="", help="what the files hold, in words (e.g. the variant)")
+    args = parser.parse_args(argv)
+    for cache_file in args.cache_files:
+        record = publish(cache_file, args.what)
         print(f"{cache_file.name}: {record['bytes'] / 1e6:.1f} MB, {record['steps']} steps, "
               f"{record['training seconds']} s, {record['spec']}")
 

@@ -21,10 +21,10 @@ FITS = {"cgn": lambda data: T.fit_cgn("colored", *data, steps=3, seed=2, ngf=4, 
 def test_published_entry_is_loaded_before_the_cache(name, tiny_variant, isolated_cache, tmp_path, monkeypatch):
     trained = FITS[name](tiny_variant)
     cache_file, = isolated_cache.glob(f"{name}-*.pt")
-    record = stored.publish(cache_file)
+    record = stored.publish(cache_file, "a tiny test model")
     published = stored.weights_dir() / cache_file.name
     assert record["sha256"] == hashlib.sha256(published.read_bytes()).hexdigest()
-    assert record["steps"] == 3 and record["spec"]["seed"] == 2
+    assert record["steps"] == 3 and record["spec"]["seed"] == 2 and record["what"] == "a tiny test model"
     assert json.loads((stored.weights_dir() / stored.MANIFEST).read_text()) == {cache_file.name: record}
     kept = torch.load(published, weights_only=True)["state"]
     assert {t.dtype for t in kept.values() if t.is_floating_point()} == {torch.float16}
