@@ -27,6 +27,7 @@ from lib.cgn import gan as G
 from lib.cgn import losses as L
 from lib.cgn import training as T
 from lib.core.device import device_name, pick_device
+from rates import matmul
 
 PAPER_STEPS = {"cgn": T.PAPER_STEPS, "gan": T.PAPER_STEPS, "classifier": 10 * -(-100_000 // 64)}
 
@@ -65,11 +66,6 @@ def classifier_step(device):
         F.cross_entropy(model(x), y).backward()
         opt.step()
     return step
-
-
-def matmul(device, n: int = 1024):
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return lambda: a @ b, 2 * n ** 3
 
 
 def main() -> None:

@@ -97,6 +97,8 @@ def _table3(variants) -> tuple[tuple[Metric, ...], tuple[Precondition, ...]]:
                    (original_trained(v),)),
             Metric(f"{n}: GAN data, test accuracy [%]", at_most(ceiling, "the cue, not the shape"),
                    (gan_carries_label(v),)),
+            Metric(f"{n}: original + GAN data, test accuracy [%]", at_most(ceiling, "the cue, not the shape"),
+                   (gan_carries_label(v),)),
             Metric(f"{n}: CGN data, test accuracy [%]", at_least(cgn - 10, "paper − 10")),
             Metric(f"{n}: CGN minus original data, test accuracy [points]", at_least(25, "25 points")),
             Metric(f"{n}: original + CGN minus original data, test accuracy [points]", at_least(25, "25 points"))]

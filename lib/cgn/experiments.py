@@ -168,8 +168,9 @@ def _class_examples(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, tor
 def training_sets(variant: str, seed: int, device, *, n_original: int, n_generated: int, cgn_steps: int,
                   cgn_ngf: int, gan_steps: int, generator_seed: int | None = None,
                   progress: bool = True) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """The four training sets of Table 3 for one seed, on ``device``: GAN and CGN trained with that seed (or
-    with ``generator_seed``), their images drawn with it."""
+    """The five training sets of Table 3 for one seed, on ``device`` (the paper's three and seed 004's original +
+    GAN and original + CGN): GAN and CGN trained with that seed (or with ``generator_seed``), their images drawn
+    with it."""
     original = variant_split(variant, "train", device, n_original)
     images, labels = variant_split(variant, "train", device)
     trained_with = _trained_from(seed, generator_seed)
@@ -177,8 +178,9 @@ def training_sets(variant: str, seed: int, device, *, n_original: int, n_generat
     gan = gan_dataset(generator, n_generated, seed=seed)
     cgn = fit_cgn(variant, images, labels, steps=cgn_steps, seed=trained_with, ngf=cgn_ngf, progress=progress).model
     counterfactual = counterfactual_dataset(cgn, n_generated, seed=seed)
-    both = tuple(torch.cat(pair) for pair in zip(original, counterfactual))
-    return {"original": original, "GAN": gan, "CGN": counterfactual, "original + CGN": both}
+    joined = lambda extra: tuple(torch.cat(pair) for pair in zip(original, extra))  # noqa: E731
+    return {"original": original, "GAN": gan, "CGN": counterfactual, "original + GAN": joined(gan),
+            "original + CGN": joined(counterfactual)}
 
 
 def robustness(variants, seeds, device, *, n_original: int, n_generated: int, cgn_steps: int, cgn_ngf: int,

@@ -1,10 +1,12 @@
 """Beyond the paper: the randomised-QMC information-flow estimator against plain Monte Carlo.
 
-Three studies, each returning tidy DataFrames: the error of both samplers on the toy case with a known answer
+Four studies, each returning tidy DataFrames: the error of both samplers on the toy case with a known answer
 (``toy_study``); explainers trained with either sampler at the full or a reduced sample budget
-(``budget_comparison``); and, on the explainers trained as in the paper, each sampler's error against a
+(``budget_comparison``); on the explainers trained as in the paper, each sampler's error against a
 large-sample reference and the error of the gradients training follows (``estimator_study``,
-``gradient_study``). A budget is (Nα, Nβ); its label is "Nα × Nβ".
+``gradient_study``); and explainers trained at the paper's length with a reduced budget, set beside the
+recorded runs of the ``paper`` profile (``validation``, ``paper_profile``). A budget is (Nα, Nβ); its label is
+"Nα × Nβ".
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from lib.core.data import Splits
 from lib.core.train import accuracy
 
 from .evaluation import end_of_training, explainer_report, report_columns
-from .experiments import Experiment
+from .experiments import Experiment, headline
 from .method import SAMPLERS, fit_classifier, fit_explainer, group_flow, information_flow
 from .reference import TOY_REFERENCE_RMSE
 from .toys import WEIGHTS, Identity, Logistic, quadrature_flow
@@ -217,3 +219,69 @@ def gradient_study(models: dict, budgets, gradient_budget, repetitions: int) -> 
                     "cosine": torch.nn.functional.cosine_similarity(grads, reference[None]).mean().item()})
         model.decoder.zero_grad(set_to_none=True)
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The reduced-budget estimator against the paper profile's recorded explainers.
+
+PAPER_ESTIMATE = "I(α; Ŷ), paper's estimator"
+# A validation column -> the metric of the headline page's records that measures the same quantity.
+PROFILE_METRICS = {
+    PAPER_ESTIMATE: "end-of-training I(α; Ŷ) [nats]",
+    "D": "data term D (SSE + KL per sample)",
+    "α sweep: smallest change rate": "α sweep: rows whose decision changes",
+    "β sweep: largest change rate": "β sweep: largest fraction of rows whose decision changes",
+    "β leak": "largest β flow / smallest α flow",
+    "α ablation drop": "accuracy drop when α is removed",
+    "largest β ablation drop": "largest accuracy drop when a β is removed",
+}
+# Settings a validation run must share with the paper-profile run it is set beside.
+MATCHED = ("k", "l", "lam", "steps", "batch_size", "lr", "classifier_epochs")
+
+
+def paper_profile(records, output: str) -> tuple[pd.DataFrame, dict]:
+    """The ``paper``-profile run of the headline page ``output`` from its verdict records: one row per seed and
+    one column per quantity of ``PROFILE_METRICS``, and the run's settings. Raises ``ValueError`` when a
+    quantity has no such record."""
+    mine = {r["metric"]: r for r in records if r.get("output") == output and r.get("profile") == "paper"}
+    missing = [metric for metric in PROFILE_METRICS.values() if metric not in mine]
+    if missing:
+        raise ValueError(f"no paper-profile record of {missing} for page {output!r}: run it with the paper profile")
+    first = mine[PROFILE_METRICS[PAPER_ESTIMATE]]
+    table = pd.DataFrame({column: mine[metric]["ours"]["values"] for column, metric in PROFILE_METRICS.items()},
+                         index=pd.Index(first["seeds"], name="seed"))
+    return table, first["settings"]
+
+
+def mismatched(settings: dict, profile_settings: dict) -> dict:
+    """The training settings (``MATCHED``) in which a run differs from the paper-profile run: key -> (ours,
+    the profile's). Empty when the comparison is like for like."""
+    return {key: (settings[key], profile_settings.get(key)) for key in MATCHED
+            if settings[key] != profile_settings.get(key)}
+
+
+@torch.no_grad()
+def paper_estimate(model, classifier, budget, repetitions: int, seed: int) -> float:
+    """The mean of ``repetitions`` plain-MC estimates of I(α; Ŷ) at ``budget`` (the paper's training estimator
+    at its budget; repetition r seeded 4000 + 100 seed + r): the expected value of what the paper profile's
+    training curve averaged, for the final explainer."""
+    return float(np.mean([information_flow(model.decoder, classifier, model.k, model.l, *budget, sampler="mc",
+                                            generator=_generator(model, 4000 + 100 * seed + r)).item()
+                          for r in range(repetitions)]))
+
+
+def validation(data: Splits, settings: dict, seeds, samplers, n_eval: tuple[int, int], sweep_rows: int,
+               paper_budget, repetitions: int, progress: bool = True) -> Experiment:
+    """Per training sampler and seed, the headline page's run (``experiments.headline``: the paper's classifier,
+    one GCE, the same evaluation) with the causal term sampled by ``sampler`` at ``settings``' Nα × Nβ, plus
+    ``paper_estimate`` at ``paper_budget``. The table has one row per (sampler, seed); models are keyed so."""
+    tables, curves, models = [], [], {}
+    for sampler in samplers:
+        run = headline(data, {**settings, "train_sampler": sampler}, seeds, n_eval, sweep_rows, progress)
+        table = run.table.assign(sampler=sampler)
+        table[PAPER_ESTIMATE] = [paper_estimate(*run.models[seed], paper_budget, repetitions, seed)
+                                 for seed in table["seed"]]
+        tables.append(table)
+        curves.append(run.curves.assign(sampler=sampler))
+        models.update({(sampler, seed): pair for seed, pair in run.models.items()})
+    return Experiment(pd.concat(tables, ignore_index=True), pd.concat(curves, ignore_index=True), models)

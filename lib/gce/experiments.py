@@ -58,15 +58,16 @@ def header_lines(data: Splits, settings: dict, dataset: str) -> dict:
 def explain(data: Splits, settings: dict, seed: int, n_eval: tuple[int, int], sweep_rows: int, report_seed: int,
             sampler: str = "qmc", report_seeds: dict | None = None, architecture: str = "cnn",
             lam: float | None = None, beta_penalty: float = 0.0, progress: bool = True):
-    """One run: fit (or load) the classifier and the explainer for ``seed`` with ``settings``, and evaluate
-    them with ``explainer_report`` (``n_eval`` = Nα × Nβ by ``sampler``, generators seeded from
-    ``report_seed``). Returns (one row of quantities, the training curves, (explainer, classifier))."""
+    """One run: fit (or load) the classifier and the explainer for ``seed`` with ``settings`` (whose
+    ``train_sampler``, "mc" by default, samples the causal term in training), and evaluate them with
+    ``explainer_report`` (``n_eval`` = Nα × Nβ by ``sampler``, generators seeded from ``report_seed``).
+    Returns (one row of quantities, the training curves, (explainer, classifier))."""
     classifier = fit_classifier(*data.train, len(settings["classes"]), settings["classifier_epochs"], seed,
                                 data.train_fraction, progress=progress, architecture=architecture)
     explainer = fit_explainer(classifier.model, data.train[0], settings["k"], settings["l"],
                               settings["lam"] if lam is None else lam, settings["steps"], settings["batch_size"],
                               settings["lr"], settings["n_alpha"], settings["n_beta"], seed, progress=progress,
-                              beta_penalty=beta_penalty)
+                              beta_penalty=beta_penalty, sampler=settings.get("train_sampler", "mc"))
     report = explainer_report(explainer.model, classifier.model, *data.val, *n_eval, sweep_rows=sweep_rows,
                               seed=report_seed, sampler=sampler, seeds=report_seeds)
     row = {"accuracy": accuracy(classifier.model, *data.val), **end_of_training(explainer.history),

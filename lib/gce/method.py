@@ -201,7 +201,7 @@ def train_gce(model: VAE, classifier, x_train: torch.Tensor, lam: float, steps: 
     penalty_gen = torch.Generator(device=device).manual_seed(seed + 1) if penalise else None
     d = model.k + model.l
     classifier.requires_grad_(False).eval()
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.999), fused=True)
 
     def step(i):
         x = x_train[torch.randint(len(x_train), (batch_size,), device=device, generator=gen)]

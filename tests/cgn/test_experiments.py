@@ -88,8 +88,8 @@ def test_every_experiment_runs_end_to_end(mnist_root):
     cpu = torch.device("cpu")
     results, examples = E.robustness(["colored"], [0], cpu, n_original=40, n_generated=40, gan_steps=2, epochs=1,
                                      n_test=50, **TINY)
-    assert results["data"].tolist() == list(("original", "GAN", "CGN", "original + CGN"))
-    assert results["images"].tolist() == [40, 40, 40, 80] and results[["train", "test"]].le(1).all().all()
+    assert results["data"].tolist() == ["original", "GAN", "CGN", "original + GAN", "original + CGN"]
+    assert results["images"].tolist() == [40, 40, 40, 80, 80] and results[["train", "test"]].le(1).all().all()
     assert set(examples["colored"]) == set(results["data"]) and len(examples["colored"]["original"][0]) == 10
 
     ablation = E.ablation(["colored"], [0], cpu, sizes=[20, 40], ratios=[1, 2], epochs=1, n_test=50, **TINY)

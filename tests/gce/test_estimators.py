@@ -147,3 +147,68 @@ def test_budget_comparison_trains_each_variant_once_and_evaluates_it(isolated_ca
     again = est.budget_comparison(data, settings, [0], variants, n_eval=(3, 2), sweep_rows=4, progress=False)
     assert again.table["cached"].all()
     pd.testing.assert_frame_equal(again.table.drop(columns="cached"), table.drop(columns="cached"))
+
+
+def _records(output="gce_headline", profile="paper", drop=None):
+    """Made-up verdict records of a headline page: metric i has the values [i, i + 1] for seeds 3 and 4."""
+    settings = {"k": 1, "l": 1, "steps": 8}
+    return [{"output": output, "profile": profile, "metric": metric, "seeds": [3, 4], "settings": settings,
+             "ours": {"values": [float(i), float(i) + 1]}}
+            for i, metric in enumerate(est.PROFILE_METRICS.values()) if metric != drop]
+
+
+def test_paper_profile_reads_the_paper_runs_of_the_page():
+    others = _records(profile="cpu") + _records(output="gce_headline-fmnist_0_3_4")
+    table, settings = est.paper_profile(others + _records(), "gce_headline")
+    assert list(table.index) == [3, 4] and list(table.columns) == list(est.PROFILE_METRICS)
+    assert table.loc[4].tolist() == [float(i) + 1 for i in range(len(est.PROFILE_METRICS))]
+    assert settings == {"k": 1, "l": 1, "steps": 8}
+
+
+def test_paper_profile_refuses_a_page_without_a_paper_run():
+    with pytest.raises(ValueError, match="no paper-profile record"):
+        est.paper_profile(_records(profile="cpu"), "gce_headline")
+    with pytest.raises(ValueError, match="data term D"):
+        est.paper_profile(_records(drop="data term D (SSE + KL per sample)"), "gce_headline")
+
+
+def test_mismatched_names_the_settings_that_differ():
+    ours = dict.fromkeys(est.MATCHED, 1)
+    assert est.mismatched(ours, dict(ours)) == {}
+    assert est.mismatched(ours, {**ours, "lr": 2, "steps": 3}) == {"steps": (1, 3), "lr": (1, 2)}
+
+
+class _ToyExplainer(torch.nn.Module):
+    """The toy case as an explainer: the identity decoder on (α, β), K = L = 1."""
+    k, l = 1, 1
+
+    def __init__(self):
+        super().__init__()
+        self.decoder = Identity()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))  # where the generators' device comes from
+
+
+def test_paper_estimate_is_the_plain_mc_flow_around_the_known_answer():
+    model, classifier = _ToyExplainer(), Logistic(WEIGHTS)
+    got = est.paper_estimate(model, classifier, (100, 25), repetitions=40, seed=1)
+    # the plug-in bias at Nβ = 25 is a few hundredths of a nat at most (the notes' RMSE at 100 × 25: 0.022)
+    assert got == pytest.approx(quadrature_flow(*WEIGHTS)[0], abs=0.03)
+    with torch.no_grad():  # repetition r of seed s is drawn from 4000 + 100 s + r
+        first = information_flow(model.decoder, classifier, 1, 1, 8, 4, sampler="mc",
+                                 generator=torch.Generator().manual_seed(4100)).item()
+    assert est.paper_estimate(model, classifier, (8, 4), repetitions=1, seed=1) == first
+
+
+@pytest.mark.slow
+def test_validation_trains_one_explainer_per_sampler_and_adds_the_paper_estimate(isolated_cache, tiny_splits):
+    settings = {"classes": [0, 1], "classifier_epochs": 1, "k": 1, "l": 1, "lam": 0.05, "steps": 2, "batch_size": 4,
+                "lr": 1e-3, "n_alpha": 2, "n_beta": 2}
+    run = est.validation(tiny_splits, settings, [0, 1], ["qmc", "mc"], n_eval=(3, 2), sweep_rows=4,
+                         paper_budget=(4, 2), repetitions=2, progress=False)
+    assert run.table[["sampler", "seed"]].values.tolist() == [["qmc", 0], ["qmc", 1], ["mc", 0], ["mc", 1]]
+    assert set(est.PROFILE_METRICS) <= set(run.table.columns)
+    assert list(run.models) == [("qmc", 0), ("qmc", 1), ("mc", 0), ("mc", 1)]
+    qmc, mc = run.models["qmc", 0][0], run.models["mc", 0][0]
+    assert run.models["qmc", 0][1] is not None and not torch.equal(qmc.decoder.net[0].weight, mc.decoder.net[0].weight)
+    estimate = est.paper_estimate(*run.models["mc", 1], (4, 2), 2, seed=1)
+    assert run.table.iloc[3][est.PAPER_ESTIMATE] == estimate
