@@ -422,6 +422,17 @@ def test_train_gce_returns_finite_curves_and_is_reproducible(tiny, run_gce):
     assert again["sse"] == pytest.approx(out["sse"], rel=1e-5)
 
 
+def test_the_faster_layout_trains_on_the_same_losses(tiny, run_gce):
+    """Channels-last networks (the library's layout) and contiguous copies give the same loss values on the same
+    draws: the first step's exactly up to rounding, the next ones within rounding carried by three updates."""
+    flat = [copy.deepcopy(m).to(memory_format=torch.contiguous_format) for m in (tiny.model, tiny.classifier)]
+    assert not flat[0].decoder.net[3].weight.is_contiguous(memory_format=torch.channels_last)
+    fast, slow = run_gce(tiny.model, tiny.classifier, tiny.x), run_gce(*flat, tiny.x)
+    for name in ("causal", "sse", "kl"):
+        assert fast[name][0] == pytest.approx(slow[name][0], rel=1e-5, abs=1e-6)
+        assert fast[name] == pytest.approx(slow[name], rel=1e-4, abs=1e-5)
+
+
 def test_non_causal_training_has_a_zero_causal_curve(tiny, run_gce):
     out = run_gce(tiny.model, tiny.classifier, tiny.x, causal=False)
     assert out["causal"] == [0.0, 0.0, 0.0]
