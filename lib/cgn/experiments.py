@@ -222,19 +222,21 @@ def table3(results: pd.DataFrame, published: dict) -> pd.DataFrame:
 
 
 def ablation(variants, seeds, device, *, cgn_steps: int, cgn_ngf: int, sizes, ratios, epochs: int, n_test: int,
-             generator_seed: int | None = None, progress: bool = True) -> pd.DataFrame:
+             ratio_size: int | None = None, generator_seed: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Per variant, seed, ``no_cfs`` ratio and size: accuracy of an invariant classifier trained on ``size``
-    counterfactual images of the variant's CGN, every size at ratio 1 and the largest at every ratio. The
-    sets of one ratio are nested: each is a prefix of the largest, drawn once with the seed."""
+    counterfactual images of the variant's CGN, every size at ratio 1 and ``ratio_size`` (default: the largest)
+    at every ratio. The sets of one ratio are nested: each is a prefix of the largest, drawn once with the seed."""
     rows, largest = [], max(sizes)
+    ratio_size = largest if ratio_size is None else ratio_size
     for variant in variants:
         test = variant_split(variant, "test", device, n_test)
         for seed in seeds:
             cgn = trained_cgn(variant, _trained_from(seed, generator_seed), device, steps=cgn_steps, ngf=cgn_ngf,
                               progress=progress).model
             for ratio in ratios:
-                images, labels = counterfactual_dataset(cgn, largest, no_cfs=ratio, seed=seed)
-                for size in (sizes if ratio == 1 else [largest]):
+                images, labels = counterfactual_dataset(cgn, largest if ratio == 1 else ratio_size, no_cfs=ratio,
+                                                        seed=seed)
+                for size in (sizes if ratio == 1 else [ratio_size]):
                     x, y = images[:size], labels[:size]
                     fit = fit_invariant_classifier(x, y, epochs=epochs, seed=seed, progress=progress)
                     rows.append({"variant": variant, "size": size, "no_cfs": ratio, "seed": seed,

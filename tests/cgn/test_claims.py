@@ -50,7 +50,7 @@ def test_every_stored_record_names_a_declared_metric_and_rejudges_to_its_verdict
         if "recovered" in record["provenance"]:  # values read back from a stored page must say from where
             assert all(p["source"] and p["values"] for p in record["preconditions"])
         assert record["criterion"] == metric.criterion.as_record() and rejudge(record) == record["verdict"]
-        assert 0 < record["provenance"]["budget_fraction"] < 1
+        assert 0 < record["provenance"]["budget_fraction"] <= 1   # 1: the paper's 46,875 CGN steps
 
 
 def test_thresholds_are_constants_of_the_registry():
@@ -86,7 +86,7 @@ def test_rows_point_at_declared_claims_or_say_why_not():
 
 def test_errata_name_stored_pages():
     executed = {p.stem for p in (REPO / "book" / "executed").glob("cgn_*.ipynb")}
-    assert set(C.ERRATA) == executed  # every stored CGN page ran before the registry
+    assert set(C.ERRATA) <= executed  # pages that ran before the registry; later ones need no erratum
 
 
 @pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
