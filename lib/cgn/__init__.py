@@ -4,7 +4,6 @@
 - ``model``: the CGN (shape, texture and background mechanisms, composer) and its discriminators;
 - ``losses`` and ``training``: the method, the CGN's losses and its training (``fit_cgn``);
 - ``gan``: the conditional GAN baseline; ``classifier``: the invariant classifier;
-- ``stored``: trained CGNs and GAN baselines kept in the repository (``weights/cgn``, half precision);
 - ``quality`` and ``explain``: evaluation of the generated images and of the classifiers;
 - ``experiments``: the notebooks' loops over variants, configurations and seeds (tidy tables);
 - ``figures``; ``reference``: the paper's published numbers; ``claims``: the criteria of every checked

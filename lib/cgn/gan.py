@@ -15,7 +15,6 @@ from torch import nn
 from lib.core.cache import cache_dir, cache_key, fingerprint, load_or_train
 from lib.core.train import Fit, seed_everything, train_loop
 
-from . import stored
 from .model import LinearDiscriminator
 from .training import adam
 
@@ -114,7 +113,7 @@ def fit_gan(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int
     the device to train on), or loaded from the cache; the model is the generator, in eval mode.
 
     The checkpoint's name leaves out the step count, so a longer run continues a shorter one. Weights stored
-    in the repository (``lib.cgn.stored``) come before the cache.
+    in the repository (``weights/cgn``) come before the cache.
     """
     seed_everything(seed)
     spec = {"model": "cgn-gan-baseline", "data": fingerprint(images), "labels": fingerprint(labels), **GAN_SETTINGS,
@@ -122,9 +121,6 @@ def fit_gan(images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int
     code = (ConditionalGenerator, LinearDiscriminator, GANPair, gan_step, adam, train_gan, train_loop)
     checkpoint = cache_dir() / "checkpoints" / f"cgn-gan-{cache_key(spec, code)}.ckpt"
     pair = GANPair().to(images.device)
-    history = stored.load(f"cgn-gan-{cache_key({**spec, 'steps': steps}, code)}", pair)
-    if history is not None:
-        return Fit(pair.generator.eval(), history, True)
     pair, history, hit = load_or_train(
         "cgn-gan", {**spec, "steps": steps}, pair,
         lambda p: train_gan(p, images, labels, steps=steps, seed=seed, checkpoint=checkpoint,

@@ -15,7 +15,7 @@ from lib.core.train import Fit, seed_everything, train_loop
 
 from . import losses as L
 from . import model as M
-from . import reference, stored
+from . import reference
 from .variants import VARIANTS
 
 LOSS_NAMES = ("adversarial", "mask_entropy", "style", "edge")
@@ -127,7 +127,7 @@ def fit_cgn(variant: str, images: torch.Tensor, labels: torch.Tensor, *, steps: 
 
     ``losses`` overrides loss weights (keys "adversarial", "mask_entropy", "style", "edge"; 0 switches a
     loss off; "style" multiplies the variant's per-block weights); the history holds the weights used
-    ("losses"). Weights stored in the repository (``lib.cgn.stored``) come first, then the cache; an
+    ("losses"). Weights stored in the repository (``weights/cgn``) come first, then the cache; an
     interrupted run resumes from its checkpoint under ``<cache>/checkpoints``. ``ngf`` is
     the mechanisms' base width (paper 32; the CPU profiles use less).
     """
@@ -143,9 +143,6 @@ def fit_cgn(variant: str, images: torch.Tensor, labels: torch.Tensor, *, steps: 
     key = cache_key(spec, code)
     seed_everything(seed)
     cgn, disc = (m.to(x.device) for m in build_models(variant, ngf))
-    history = stored.load(f"cgn-{key}", cgn)
-    if history is not None:
-        return Fit(cgn.eval(), {**history, "losses": weights}, True)
     checkpoint = cache_dir() / "checkpoints" / f"cgn-{key}.pt"
     train = lambda m: train_cgn(m, disc, x, labels, steps=steps, weights=weights,  # noqa: E731
                                 style_blocks=style_blocks, batch_size=batch_size, checkpoint=checkpoint,

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 ENV_VAR = "REPRO_CACHE"
+WEIGHTS_VAR = "REPRO_WEIGHTS"
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -37,6 +38,26 @@ class CorruptCacheWarning(UserWarning):
 def cache_dir() -> Path:
     """``$REPRO_CACHE``, else ``.cache/models`` at the project root."""
     return Path(os.environ.get(ENV_VAR, _REPO / ".cache" / "models"))
+
+
+def weights_dir() -> Path:
+    """``$REPRO_WEIGHTS``, else ``weights`` at the project root: trained models kept in the repository, one
+    folder per paper (``lib.core.stored``)."""
+    return Path(os.environ.get(WEIGHTS_VAR, _REPO / "weights"))
+
+
+def load_published(entry: str, model: torch.nn.Module) -> dict | None:
+    """Fill ``model`` (float32, on its device) from the published file ``<entry>.pt`` in any paper's folder
+    of ``weights_dir()`` and return its training history with the cache's types (curves as lists); None when
+    none is published."""
+    found = sorted(weights_dir().glob(f"*/{entry}.pt"))
+    if not found:
+        return None
+    stored = load_stored(found[0], ("state", "meta"), map_location=next(model.parameters()).device)
+    if stored is None:
+        return None
+    model.load_state_dict(stored["state"])  # copy_ casts half to the model's float32
+    return {name: value.tolist() if torch.is_tensor(value) else value for name, value in stored["meta"].items()}
 
 
 def fingerprint(tensor: torch.Tensor) -> str:
@@ -124,13 +145,17 @@ def load_stored(path: Path, keys=(), map_location=None) -> dict | None:
 
 
 def load_or_train(name: str, spec: dict, model: torch.nn.Module, train, code=(), use_cache: bool = True):
-    """Load ``model``'s weights for ``spec`` from the cache, or call ``train(model) -> meta`` and store them.
+    """Load ``model``'s weights for ``spec`` from the repository's published weights or the cache, or call
+    ``train(model) -> meta`` and store them in the cache.
 
     Returns ``(model, meta, hit)``; ``meta`` is whatever ``train`` returned (loss curves, wall time), with
     NumPy values made plain (``storable``) so that a hit returns the same types as a miss. A corrupt
     entry is moved aside and the model retrained (``load_stored``).
     """
     key = cache_key(spec, code)
+    published = load_published(f"{name}-{key}", model) if use_cache else None
+    if published is not None:
+        return model, published, True
     path = cache_dir() / f"{name}-{key}.pt"
     device = next(model.parameters()).device
     stored = load_stored(path, ("state", "meta"), map_location=device) if use_cache else None

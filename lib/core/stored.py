@@ -1,14 +1,14 @@
-"""Trained CGNs and GAN baselines kept in the repository (``weights/cgn/``), so that readers, later runs and
-the book's pages load them instead of training for hours.
+"""Trained models kept in the repository (``weights/<paper>/``), so that readers, later runs and the book's
+pages load them instead of training for hours.
 
 A stored file is a model cache entry (``lib.core.cache``) with its floating-point tensors rounded once to half
 precision (loading gives float32 again) and its loss curves as float32 tensors; its name is the cache entry's,
-so it carries the cache key (spec, training code and torch release). ``fit_cgn`` and ``fit_gan`` look here
-before the cache: a stored file serves exactly the settings and code that trained it. ``manifest.json`` says
+so it carries the cache key (spec, training code and torch release). ``load_or_train`` looks there before the
+cache: a stored file serves exactly the settings and code that trained it. Each paper's ``manifest.json`` says
 per file what it holds (the spec), the training steps and seconds, the machine it was published on (the one
 that trained it: a cache entry stays on its machine), the commit it was published from and the file's SHA-256.
 
-Publish a finished cache entry: ``python -m lib.cgn.stored .cache/models/cgn-<key>.pt --what "..."``.
+Publish a finished cache entry: ``python -m lib.core.stored PAPER .cache/models/<name>-<key>.pt --what "..."``.
 """
 from __future__ import annotations
 
@@ -22,27 +22,10 @@ from pathlib import Path
 
 import torch
 
-from lib.core.cache import atomic_save, load_stored
+from .cache import atomic_save, load_stored, weights_dir
 
-ENV_VAR = "REPRO_WEIGHTS"
 _REPO = Path(__file__).resolve().parents[2]
 MANIFEST = "manifest.json"
-
-
-def weights_dir() -> Path:
-    """``$REPRO_WEIGHTS``, else ``weights/cgn`` at the project root."""
-    return Path(os.environ.get(ENV_VAR, _REPO / "weights" / "cgn"))
-
-
-def load(entry: str, model: torch.nn.Module) -> dict | None:
-    """Fill ``model`` (float32, on its device) from the stored file ``<entry>.pt`` and return its training
-    history with the cache's types (curves as lists); None when no such file is stored."""
-    device = next(model.parameters()).device
-    stored = load_stored(weights_dir() / f"{entry}.pt", ("state", "meta"), map_location=device)
-    if stored is None:
-        return None
-    model.load_state_dict(stored["state"])  # copy_ casts half to the model's float32
-    return {name: value.tolist() if torch.is_tensor(value) else value for name, value in stored["meta"].items()}
 
 
 def _curves_as_tensors(meta: dict) -> dict:
@@ -66,21 +49,23 @@ def _commit() -> str:
     return _git("rev-parse", "HEAD") + (" (uncommitted changes in lib/)" if _git("status", "--porcelain", "lib") else "")
 
 
-def publish(cache_file: Path, what: str = "") -> dict:
-    """Store the cache entry ``cache_file`` in half precision under ``weights_dir()`` and record it in the
-    manifest, with ``what`` in words (the spec names data by fingerprint only); returns its manifest entry."""
+def publish(paper: str, cache_file: Path, what: str = "") -> dict:
+    """Store the cache entry ``cache_file`` in half precision in ``paper``'s folder of ``weights_dir()`` and
+    record it in that folder's manifest, with ``what`` in words (the spec names data by fingerprint only);
+    returns its manifest entry."""
     cache_file = Path(cache_file)
     entry = load_stored(cache_file, ("state", "meta", "spec"))
     if entry is None:
         raise FileNotFoundError(f"{cache_file}: no readable cache entry")
     state = {name: t.half() if t.is_floating_point() else t for name, t in entry["state"].items()}
-    target = weights_dir() / cache_file.name
+    folder = weights_dir() / paper
+    target = folder / cache_file.name
     atomic_save({"state": state, "meta": _curves_as_tensors(entry["meta"])}, target)
     record = {"what": what, "spec": entry["spec"], "steps": entry["meta"].get("steps"),
               "training seconds": round(entry["meta"].get("seconds", float("nan")), 1), "machine": _machine(),
               "torch": torch.__version__, "published from commit": _commit(),
               "sha256": hashlib.sha256(target.read_bytes()).hexdigest(), "bytes": target.stat().st_size}
-    manifest_path = weights_dir() / MANIFEST
+    manifest_path = folder / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     manifest[target.name] = record
     manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=1, ensure_ascii=False) + "\n")
@@ -89,11 +74,12 @@ def publish(cache_file: Path, what: str = "") -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("cache_files", nargs="+", type=Path, help="finished cache entries (<cache>/cgn-<key>.pt)")
+    parser.add_argument("paper", help="the paper's folder under weights/ (cgn, gce, labelfree)")
+    parser.add_argument("cache_files", nargs="+", type=Path, help="finished cache entries (<cache>/<name>-<key>.pt)")
     parser.add_argument("--what", default="", help="what the files hold, in words (e.g. the variant)")
     args = parser.parse_args(argv)
     for cache_file in args.cache_files:
-        record = publish(cache_file, args.what)
+        record = publish(args.paper, cache_file, args.what)
         print(f"{cache_file.name}: {record['bytes'] / 1e6:.1f} MB, {record['steps']} steps, "
               f"{record['training seconds']} s, {record['spec']}")
 

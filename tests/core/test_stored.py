@@ -1,0 +1,64 @@
+"""Trained models kept in the repository: publishing a cache entry in half precision into a paper's folder,
+``load_or_train`` serving it before the cache, and each folder's manifest against its files."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lib.core import stored
+from lib.core.cache import load_or_train, weights_dir
+
+SPEC = {"width": 3, "seed": 0}
+
+
+def _fit(spec=SPEC):
+    """A tiny model 'trained' by setting its weights from the seed, with a loss curve and a wall time."""
+    def train(model):
+        torch.manual_seed(spec["seed"])
+        with torch.no_grad():
+            model.weight.normal_()
+        return {"loss": [0.5, 0.25, 0.125], "seconds": 2.0, "steps": 3}
+    return load_or_train("tiny", spec, nn.Linear(spec["width"], 2), train)
+
+
+def test_a_published_entry_is_served_before_the_cache_in_half_precision(isolated_cache):
+    model, meta, hit = _fit()
+    assert not hit
+    cache_file, = isolated_cache.glob("tiny-*.pt")
+    record = stored.publish("paper", cache_file, "a tiny test model")
+    published = weights_dir() / "paper" / cache_file.name
+    assert record["sha256"] == hashlib.sha256(published.read_bytes()).hexdigest()
+    assert record["steps"] == 3 and record["training seconds"] == 2.0 and record["what"] == "a tiny test model"
+    assert json.loads((published.parent / stored.MANIFEST).read_text()) == {cache_file.name: record}
+    kept = torch.load(published, weights_only=True)["state"]
+    assert {t.dtype for t in kept.values()} == {torch.float16}
+
+    cache_file.unlink()  # nothing left to load but the published file
+    loaded, loaded_meta, hit = _fit()
+    assert hit and not any(isolated_cache.glob("tiny-*.pt"))
+    assert torch.equal(loaded.weight, model.weight.half().float()) and loaded.weight.dtype == torch.float32
+    assert loaded_meta == meta
+
+
+def test_a_changed_setting_is_not_served_by_a_published_entry(isolated_cache):
+    _fit()
+    stored.publish("paper", next(isolated_cache.glob("tiny-*.pt")))
+    assert not _fit({**SPEC, "seed": 1})[2]
+
+
+def test_the_repositorys_manifests_list_exactly_their_files_with_their_hashes():
+    folders = [p for p in (stored._REPO / "weights").iterdir() if p.is_dir()]
+    assert folders, "the repository keeps trained weights"
+    for folder in folders:
+        manifest = json.loads((folder / stored.MANIFEST).read_text())
+        assert sorted(manifest) == sorted(p.name for p in folder.glob("*.pt")), folder
+        for name, record in manifest.items():
+            data = (folder / name).read_bytes()
+            assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["bytes"] == len(data), name
+            assert math.isfinite(record["training seconds"]), name
+            assert record["steps"] == record["spec"].get("steps", record["steps"]), name
