@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 
 from .runner import NOTEBOOKS, REPO, available_notebooks, execute_baseline, notebook_parameters
-from .verdict import BASELINES, RECORD_ENV, TOLERANCE_FLOOR, TOLERANCE_RELATIVE, TOLERANCE_SDS, baseline_entry
+from .verdict import (BASELINES, RECORD_ENV, REGRESSION_ALPHA, TOLERANCE_FLOOR, TOLERANCE_RELATIVE, baseline_entry,
+                      tolerance_sds)
 
 
 def seed_parameter(name: str) -> str:
@@ -60,6 +61,13 @@ def run_seed(name: str, seed: int, folder: Path) -> Path:
     return record
 
 
+def rule(n: int) -> str:
+    """The tolerance rule of a baseline over ``n`` seeds, in words (stored with it)."""
+    return (f"|value − mean| ≤ max(k × sd over seeds, {TOLERANCE_FLOOR:g} + {TOLERANCE_RELATIVE:g} × |mean|, one "
+            f"step of a stepped quantity); k = t(n − 1; 1 − α/2) · √(1 + 1/n) = {tolerance_sds(n):.2f} for n = {n}, "
+            f"α = {REGRESSION_ALPHA:g}: a prediction interval for one new seed")
+
+
 def write_baseline(name: str, records: list[Path]) -> Path:
     """Combine the per-seed records of one notebook into its baseline file."""
     runs = [json.loads(p.read_text()) for p in records]
@@ -75,8 +83,7 @@ def write_baseline(name: str, records: list[Path]) -> Path:
 
     baseline = {
         "notebook": name, "seeds": len(runs),
-        "rule": f"|value − mean| ≤ max({TOLERANCE_SDS:g} × sd over seeds, "
-                f"{TOLERANCE_FLOOR:g} + {TOLERANCE_RELATIVE:g} × |mean|)",
+        "rule": rule(len(runs)),
         "measured": {"date": dt.date.today().isoformat(), "commit": commit.stdout.strip(),
                      "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
                      "threads": torch.get_num_threads()},

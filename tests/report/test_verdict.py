@@ -132,25 +132,26 @@ def test_saving_again_overwrites_instead_of_duplicating(make_log, tmp_path):
 
 
 @pytest.mark.parametrize("values, expected", [
-    ([1.0, 2.0, 3.0], 4.0),              # 4 seed-to-seed sd
+    ([1.0, 2.0, 3.0], 36.487),           # t(2; 0.9995) = 31.599 times √(4/3), times the sd 1
+    ([1.0, 2.0, 3.0, 4.0, 5.0], 14.914),  # t(4; 0.9995) = 8.610 times √1.2, times the sd √2.5
     ([0.5, 0.5, 0.5], 0.025),            # no spread: the floor 0.02 + 1 % of the mean
     ([-200.0, -200.0], 2.02),            # the floor scales with |mean|
     ([0.0, float("nan")], 0.02),         # non-finite values do not enter the spread
 ])
 def test_tolerance_known_answers(values, expected):
-    assert verdict.tolerance(values) == pytest.approx(expected)
+    assert verdict.tolerance(values) == pytest.approx(expected, rel=1e-4)
 
 
 def test_tolerance_of_a_stepped_quantity_is_at_least_one_step():
     assert verdict.tolerance([0.0] * 5, resolution=1) == 1
-    assert verdict.tolerance([1.0, 2.0, 3.0], resolution=1) == pytest.approx(4.0)
+    assert verdict.tolerance([1.0, 2.0, 3.0], resolution=1) == pytest.approx(36.487, rel=1e-4)
 
 
 def test_baseline_entry_and_compare():
     entry = verdict.baseline_entry([1.0, 2.0, 3.0])
-    assert entry == {"values": [1.0, 2.0, 3.0], "mean": 2.0, "tolerance": pytest.approx(4.0)}
-    assert verdict.compare(5.9, entry) is None and verdict.compare(-1.9, entry) is None
-    assert "outside baseline 2 ± 4" in verdict.compare(6.1, entry)
+    assert entry == {"values": [1.0, 2.0, 3.0], "mean": 2.0, "tolerance": pytest.approx(36.487, rel=1e-4)}
+    assert verdict.compare(38.4, entry) is None and verdict.compare(-34.4, entry) is None
+    assert "outside baseline 2 ± 36.5" in verdict.compare(38.6, entry)
     assert verdict.compare(float("nan"), entry) is not None
     assert "no baseline" in verdict.compare(1.0, None)
     never_finite = verdict.baseline_entry([float("nan")] * 3)
@@ -183,7 +184,7 @@ def checked_log(make_log) -> VerdictLog:
 
 def test_regression_check_passes_within_tolerance_and_fails_outside(make_log, baselines):
     (baselines / "gce_headline.json").write_text(json.dumps({
-        "checked": {"accuracy": verdict.baseline_entry([0.88, 0.9, 0.92]),
+        "checked": {"accuracy": verdict.baseline_entry([0.88, 0.89, 0.9, 0.91, 0.92]),
                     "final loss": verdict.baseline_entry([2.0, 2.1, 2.2]),
                     "dropped quantity": verdict.baseline_entry([1.0, 1.0])},
         "verdicts": {"seconds ratio": "reproduced"}}))
