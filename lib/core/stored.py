@@ -2,7 +2,8 @@
 pages load them instead of training for hours.
 
 A stored file is a model cache entry (``lib.core.cache``) with its floating-point tensors rounded once to half
-precision (loading gives float32 again) and its loss curves as float32 tensors; its name is the cache entry's,
+precision (loading gives float32 again; ``--full-precision`` keeps them, for a model whose weights other cache
+keys fingerprint, such as a GCE classifier) and its loss curves as float32 tensors; its name is the cache entry's,
 so it carries the cache key (spec, training code and torch release). ``load_or_train`` looks there before the
 cache: a stored file serves exactly the settings and code that trained it. Each paper's ``manifest.json`` says
 per file what it holds (the spec), the training steps and seconds, the machine it was published on (the one
@@ -49,15 +50,15 @@ def _commit() -> str:
     return _git("rev-parse", "HEAD") + (" (uncommitted changes in lib/)" if _git("status", "--porcelain", "lib") else "")
 
 
-def publish(paper: str, cache_file: Path, what: str = "") -> dict:
-    """Store the cache entry ``cache_file`` in half precision in ``paper``'s folder of ``weights_dir()`` and
-    record it in that folder's manifest, with ``what`` in words (the spec names data by fingerprint only);
+def publish(paper: str, cache_file: Path, what: str = "", half: bool = True) -> dict:
+    """Store the cache entry ``cache_file`` in half precision (``half``) in ``paper``'s folder of ``weights_dir()``
+    and record it in that folder's manifest, with ``what`` in words (the spec names data by fingerprint only);
     returns its manifest entry."""
     cache_file = Path(cache_file)
     entry = load_stored(cache_file, ("state", "meta", "spec"))
     if entry is None:
         raise FileNotFoundError(f"{cache_file}: no readable cache entry")
-    state = {name: t.half() if t.is_floating_point() else t for name, t in entry["state"].items()}
+    state = {name: t.half() if half and t.is_floating_point() else t for name, t in entry["state"].items()}
     folder = weights_dir() / paper
     target = folder / cache_file.name
     atomic_save({"state": state, "meta": _curves_as_tensors(entry["meta"])}, target)
@@ -77,9 +78,10 @@ def main(argv=None) -> None:
     parser.add_argument("paper", help="the paper's folder under weights/ (cgn, gce, labelfree)")
     parser.add_argument("cache_files", nargs="+", type=Path, help="finished cache entries (<cache>/<name>-<key>.pt)")
     parser.add_argument("--what", default="", help="what the files hold, in words (e.g. the variant)")
+    parser.add_argument("--full-precision", action="store_true", help="keep float32 (weights that keys fingerprint)")
     args = parser.parse_args(argv)
     for cache_file in args.cache_files:
-        record = publish(args.paper, cache_file, args.what)
+        record = publish(args.paper, cache_file, args.what, half=not args.full_precision)
         print(f"{cache_file.name}: {record['bytes'] / 1e6:.1f} MB, {record['steps']} steps, "
               f"{record['training seconds']} s, {record['spec']}")
 

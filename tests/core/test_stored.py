@@ -62,3 +62,10 @@ def test_the_repositorys_manifests_list_exactly_their_files_with_their_hashes():
             assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["bytes"] == len(data), name
             assert math.isfinite(record["training seconds"]), name
             assert record["steps"] == record["spec"].get("steps", record["steps"]), name
+
+
+def test_full_precision_keeps_float32(isolated_cache):
+    model, _, _ = _fit()
+    stored.publish("paper", next(isolated_cache.glob("tiny-*.pt")), half=False)
+    kept = torch.load(next((weights_dir() / "paper").glob("tiny-*.pt")), weights_only=True)["state"]
+    assert torch.equal(kept["weight"], model.weight)

@@ -1,0 +1,87 @@
+"""Train the models that a page loads and publish them into weights/<paper>/ (lib.core.stored), so that a
+training longer than one session's machine can be split over sessions and the pages load instead of training.
+
+Each model trains into a private cache (a fresh folder under --work), so that the files this process wrote are
+known even beside other trainings; a finished model is published at once, with what it is in words. Commit
+weights/ afterwards. Run from the repository root with REPRO_DATA set, and OMP_NUM_THREADS as the pages use
+(1 under the runner): a classifier's weights, and so the keys of the explainers trained against it, can depend
+on the thread count.
+
+    python tools/publish_models.py cgn double_colored 0          # the paper-length CGN (46,875 steps, width 32)
+    python tools/publish_models.py gan double_colored 0          # the paper-length GAN baseline
+    python tools/publish_models.py gce mnist_3_8 qmc 8000 16 5 0 1 2 --batch-size 64 --lr 5e-4
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:
+    from lib.core import stored
+    for entry in sorted(cache.glob("*.pt")):
+        record = stored.publish(paper, entry, what(entry.name), half=half(entry.name))
+        print(f"published {entry.name}: {record['bytes'] / 1e6:.1f} MB, {record['training seconds']} s", flush=True)
+        entry.unlink()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=["cgn", "gan", "gce"])
+    parser.add_argument("args", nargs="+",
+                        help="cgn/gan: VARIANT SEED; gce: DATASET SAMPLER STEPS NALPHA NBETA SEED...")
+    parser.add_argument("--batch-size", type=int, help="gce: batch size (default: the paper's)")
+    parser.add_argument("--lr", type=float, help="gce: learning rate (default: the paper's)")
+    parser.add_argument("--work", default=".cache/publish", help="where the private caches go")
+    args = parser.parse_args(argv)
+    Path(args.work).mkdir(parents=True, exist_ok=True)
+    cache = Path(tempfile.mkdtemp(dir=args.work))
+    os.environ["REPRO_CACHE"] = str(cache)   # before lib reads it
+    threads = f"{os.environ.get('OMP_NUM_THREADS', 'all')} thread(s)"
+    import torch
+
+    if args.kind in ("cgn", "gan"):
+        from lib.cgn.experiments import trained_cgn, variant_split
+        from lib.cgn.gan import fit_gan
+        from lib.cgn.training import PAPER_STEPS
+        variant, seed = args.args[0], int(args.args[1])
+        device = torch.device("cpu")
+        data = f"{variant} MNIST (its biased training split), seed {seed}, the paper's {PAPER_STEPS:,} steps"
+        if args.kind == "cgn":
+            trained_cgn(variant, seed, device, steps=PAPER_STEPS, ngf=32)
+            name = f"CGN of {data} at width 32"
+        else:
+            fit_gan(*variant_split(variant, "train", device), steps=PAPER_STEPS, seed=seed)
+            name = f"GAN baseline of {data}"
+        _publish("cgn", cache, lambda _: f"{name}; trained on {threads}")
+        return
+
+    from lib.core.data import image_splits
+    from lib.gce import experiments
+    from lib.gce.method import fit_classifier, fit_explainer
+    dataset, sampler = args.args[:2]
+    steps, n_alpha, n_beta = map(int, args.args[2:5])
+    extra = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    s = experiments.run_settings(dataset, None, steps, n_alpha, n_beta, **extra)
+    data = image_splits(s["dataset"], s["classes"], device=torch.device("cpu"))
+    for seed in map(int, args.args[5:]):
+        classifier = fit_classifier(*data.train, len(s["classes"]), s["classifier_epochs"], seed, data.train_fraction,
+                                    progress=False)
+        fit_explainer(classifier.model, data.train[0], s["k"], s["l"], s["lam"], steps, s["batch_size"], s["lr"],
+                      n_alpha, n_beta, seed, progress=False, sampler=sampler)
+        _publish("gce", cache, lambda entry: (
+            f"GCE explainer for {dataset} (seed {seed}, {steps} steps, Nα × Nβ = {n_alpha} × {n_beta}, {sampler} "
+            f"training sampler, batch {s['batch_size']}, lr {s['lr']}); trained on {threads}"
+            if entry.startswith("gce-") else
+            f"the paper's CNN classifier for {dataset} (seed {seed}, {s['classifier_epochs']} epochs, float32: the "
+            f"explainers' cache keys fingerprint its weights); trained on {threads}"),
+            half=lambda entry: not entry.startswith("classifier-"))
+
+
+if __name__ == "__main__":
+    main()
