@@ -10,11 +10,18 @@ on the thread count.
     python tools/publish_models.py cgn double_colored 0          # the paper-length CGN (46,875 steps, width 32)
     python tools/publish_models.py gan double_colored 0          # the paper-length GAN baseline
     python tools/publish_models.py gce mnist_3_8 qmc 8000 16 5 0 1 2 --batch-size 64 --lr 5e-4
+    python tools/publish_models.py page labelfree_disentangle -p seeds "[1]"   # what one seed of a page trains
+
+``page`` runs one output of a profile through lib.report.runner into a scratch folder (--work; the book's page and
+records are not touched) and publishes every model that run trained: a page too long for one session is
+published seed by seed (-p seeds), then runs in one session from the stored models. Its models are kept in float32
+unless --half: a later cache key may fingerprint them (as a GCE explainer's does its classifier).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,19 +37,38 @@ def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:
         entry.unlink()
 
 
+def _publish_page(output: str, profile: str, params: list, cache: Path, work: Path, threads: str, half: bool):
+    """Run ``output`` of ``profile`` with ``params`` into a scratch folder, then publish what it trained."""
+    notebook = output.split("-")[0]
+    command = [sys.executable, "-m", "lib.report.runner", notebook, "--profile", profile, "--only", output,
+               "--out", str(Path(tempfile.mkdtemp(prefix=f"{output}-", dir=work)).resolve()), "--force",
+               "--no-progress", *(x for name, value in params for x in ("-p", name, value))]
+    subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+    settings = "".join(f", {name} = {value}" for name, value in params)
+    _publish(notebook.split("_")[0], cache, lambda entry: f"trained by the {output} page ({profile} profile"
+             f"{settings}); trained on {threads}", half=lambda entry: half)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["cgn", "gan", "gce"])
+    parser.add_argument("kind", choices=["cgn", "gan", "gce", "page"])
     parser.add_argument("args", nargs="+",
-                        help="cgn/gan: VARIANT SEED; gce: DATASET SAMPLER STEPS NALPHA NBETA SEED...")
+                        help="cgn/gan: VARIANT SEED; gce: DATASET SAMPLER STEPS NALPHA NBETA SEED...; page: OUTPUT")
     parser.add_argument("--batch-size", type=int, help="gce: batch size (default: the paper's)")
     parser.add_argument("--lr", type=float, help="gce: learning rate (default: the paper's)")
+    parser.add_argument("--profile", default="cpu", help="page: the profile (default %(default)s)")
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="page: override one of the output's parameters (YAML), as the runner's -p")
+    parser.add_argument("--half", action="store_true", help="page: store in half precision")
     parser.add_argument("--work", default=".cache/publish", help="where the private caches go")
     args = parser.parse_args(argv)
     Path(args.work).mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(dir=args.work))
     os.environ["REPRO_CACHE"] = str(cache)   # before lib reads it
     threads = f"{os.environ.get('OMP_NUM_THREADS', 'all')} thread(s)"
+    if args.kind == "page":
+        _publish_page(args.args[0], args.profile, args.param, cache, Path(args.work), threads, args.half)
+        return
     import torch
 
     if args.kind in ("cgn", "gan"):

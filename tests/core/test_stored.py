@@ -69,3 +69,23 @@ def test_full_precision_keeps_float32(isolated_cache):
     stored.publish("paper", next(isolated_cache.glob("tiny-*.pt")), half=False)
     kept = torch.load(next((weights_dir() / "paper").glob("tiny-*.pt")), weights_only=True)["state"]
     assert torch.equal(kept["weight"], model.weight)
+
+
+@pytest.mark.slow
+def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(isolated_cache, real_data_root, tmp_path):
+    """tools/publish_models.py page: one seed of a smoke page trains into a private cache and is published in
+    float32; run again, it is served every model and publishes nothing."""
+    import importlib.util
+    from lib.report.runner import REPO
+    spec = importlib.util.spec_from_file_location("publish_models", REPO / "tools" / "publish_models.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    argv = ["page", "labelfree_pretext", "--profile", "smoke", "-p", "seeds", "[1]", "--work", str(tmp_path / "work")]
+    tool.main(argv)
+    manifest = json.loads((weights_dir() / "labelfree" / stored.MANIFEST).read_text())
+    assert sorted(name.split("-")[2] for name in manifest) == ["C", "D", "I", "R"]   # the four pretext tasks
+    assert all("labelfree_pretext page (smoke profile, seeds = [1])" in r["what"] for r in manifest.values())
+    kept = torch.load(weights_dir() / "labelfree" / next(iter(manifest)), weights_only=True)["state"]
+    assert {t.dtype for t in kept.values() if t.is_floating_point()} == {torch.float32}
+    tool.main(argv)
+    assert json.loads((weights_dir() / "labelfree" / stored.MANIFEST).read_text()) == manifest
