@@ -89,13 +89,14 @@ METHOD_KEYS = {"gradient_shap": "labelfree_disentangle", "integrated_gradients":
 
 
 def disentangle_claim(datasets=("mnist", "dsprites"), kinds=tuple(KIND_NAMES), betas=CLAIM3["betas"],
-                      tv_lambdas=CLAIM3["tv_lambdas"], method="gradient_shap") -> Claim:
+                      tv_lambdas=CLAIM3["tv_lambdas"], method="gradient_shap", prior_betas=None) -> Claim:
     """Claim 3's criteria for a run over ``datasets``, ``kinds``, ``betas`` (the paper's first and last) and
     prior weights ``tv_lambdas`` (of seed 003's grid), with saliency maps from ``method`` (GradientShap as
     the paper, or Integrated Gradients as seed 003's App. D.1, whose claim has no published level to
-    compare with); ``CLAIMS`` holds the full sweeps'."""
-    if (betas[0], betas[-1]) != (LOW_BETA, HIGH_BETA):
-        raise ValueError(f"the verdicts compare β = {LOW_BETA} with β = {HIGH_BETA}; betas {betas} do not span them")
+    compare with); ``CLAIMS`` holds the full sweeps'. ``prior_betas``: the prior sweep's β (default ``betas``)."""
+    for grid in (betas, betas if prior_betas is None else prior_betas):
+        if (grid[0], grid[-1]) != (LOW_BETA, HIGH_BETA):
+            raise ValueError(f"the verdicts compare β = {LOW_BETA} with β = {HIGH_BETA}; betas {grid} do not span them")
     if set(tv_lambdas) - set(CLAIM3["tv_lambdas"]):
         raise ValueError(f"prior weights {tv_lambdas} outside seed 003's grid {CLAIM3['tv_lambdas']}")
     if method not in METHOD_KEYS:

@@ -30,7 +30,7 @@ def test_every_run_of_a_profile_has_its_claim(profile):
         if job.name == "labelfree_disentangle":  # the run's own subset of its saliency method's full sweep
             p = {**notebook_parameters(job.name), **job.params}
             claim = claims.disentangle_claim(p["datasets"], p["kinds"], p["betas"], p["tv_lambdas"],
-                                             p["saliency_method"])
+                                             p["saliency_method"], p["prior_betas"])
             assert claim.key == job.output.replace("-", "/")
             full = lookup(claims.CLAIMS, claim.key)
             assert {m.name for m in claim.metrics} <= {m.name for m in full.metrics}
@@ -78,8 +78,9 @@ def test_a_failed_precondition_makes_every_claim_3_verdict_inconclusive():
     assert judge([-0.1, -0.2, -0.15], claim.metrics[0].criterion, preconditions=failed) == "inconclusive"
     with pytest.raises(ValueError, match="outside seed 003's grid"):
         claims.disentangle_claim(tv_lambdas=[0.2])
-    with pytest.raises(ValueError, match="do not span"):
-        claims.disentangle_claim(betas=[1, 5])
+    for betas, prior_betas in (([1, 5], None), ([1, 10], [5, 10])):
+        with pytest.raises(ValueError, match="do not span"):
+            claims.disentangle_claim(betas=betas, prior_betas=prior_betas)
 
 
 def test_claim_3_with_integrated_gradients_has_its_own_key_and_no_published_level():
