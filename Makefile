@@ -36,11 +36,12 @@ baselines: $(STAMP)  ## smoke runs over 5 seeds -> notebooks/baselines/*.json; s
 	$(BIN)/python -m lib.report.regression --seeds 5 --jobs 2
 
 RESULT = benchmarks/results/$(shell hostname)_$(shell date +%Y%m%d)
-bench: $(STAMP)  ## time the speed-critical estimators (GCE flow, label-free influence functions, CGN steps)
+bench: $(STAMP)  ## time the speed-critical estimators (GCE flow, label-free influence functions, CGN and VAE steps)
 	$(BIN)/python benchmarks/bench_gce.py --json $(RESULT)_gce.json
 	$(BIN)/python benchmarks/bench_gce.py --n-alpha 16 --n-beta 5 --chunks 0 --json $(RESULT)_gce_reduced.json
 	$(BIN)/python benchmarks/bench_labelfree.py --json $(RESULT)_labelfree.json
 	$(BIN)/python benchmarks/bench_cgn.py --json $(RESULT)_cgn.json
+	$(BIN)/python benchmarks/bench_vae.py --json $(RESULT)_vae.json
 	$(BIN)/python benchmarks/summarise.py
 
 clean:

@@ -171,6 +171,9 @@ class DisentangledVAE(nn.Module):
         self.size, self.latent_dim = size, latent_dim
         self.encoder = BurgessEncoder(size, latent_dim)
         self.decoder = BurgessDecoder(size, latent_dim)
+        # oneDNN's CPU kernels for these (transposed) convolutions are faster in channels-last layout (1.5x a
+        # 64-pixel training step); a layout changes no value beyond floating-point rounding
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x, generator=None):
         """(reconstruction logits, mu, logvar, z) with z drawn by the reparameterisation trick."""
