@@ -34,9 +34,14 @@ def planned_outputs() -> dict[str, list[tuple[str, str]]]:
     return {name: list(titles.items()) for name, titles in outputs.items()}
 
 
+def executed_pages(folder) -> set[str]:
+    """The outputs with a page in ``folder``; a run in progress (``.partial``) or failed (``.failed``) has none."""
+    return {p.stem for p in folder.glob("*.ipynb") if not p.name.endswith((".partial.ipynb", ".failed.ipynb"))}
+
+
 def chapters() -> list[dict]:
     """One entry per claim notebook with an executed page: its first page, the others as sections."""
-    planned, executed = planned_outputs(), {p.stem for p in (BOOK / "executed").glob("*.ipynb")}
+    planned, executed = planned_outputs(), executed_pages(BOOK / "executed")
     entries = []
     for name in [*planned, *(n for n in available_notebooks() if n not in planned)]:
         runs = [(o, t) for o, t in planned.get(name, []) if o in executed]

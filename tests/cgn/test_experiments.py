@@ -2,7 +2,13 @@
 end to end on the synthetic MNIST with tiny models."""
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -109,3 +115,44 @@ def test_every_experiment_runs_end_to_end(mnist_root):
     assert {"μ_mask", "texture cue accuracy", "classifier test accuracy"} <= set(quality.columns)
     collapse = E.collapse_study("colored", [0, 1], cpu, classifier, steps=2, ngf=4, n_per_class=5, progress=False)
     assert collapse["configuration"].tolist() == ["with edge loss"] * 2 + ["without edge loss"] * 2
+
+
+def _collapse_tool():
+    """tools/collapse_study.py as a module (tools/ is not a package)."""
+    path = Path(__file__).resolve().parents[2] / "tools" / "collapse_study.py"
+    spec = importlib.util.spec_from_file_location("collapse_study", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("per_step, runs, workers, left, cap, expected", [
+    (0.01, 40, 20, 400, 46875, 20000),   # 2 rounds of 0.01 s steps in 400 s: 20,000
+    (0.01, 40, 40, 400, 46875, 40000),
+    (0.001, 40, 40, 400, 46875, 46875),  # capped at the paper's length
+    (0.01, 40, 20, 9, 46875, 0),         # not even 500 steps fit
+])
+def test_steps_that_fit_share_the_runs_over_the_workers(per_step, runs, workers, left, cap, expected):
+    assert _collapse_tool().steps_that_fit(per_step, runs, workers, left, cap) == expected
+
+
+def test_the_collapse_command_refuses_a_page_at_another_width_before_any_compute(capsys):
+    with pytest.raises(SystemExit):
+        _collapse_tool().main(["--device", "cpu", "--ngf", "4"])
+    assert "width 32" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_gpu_collapse_command_dry_run_fills_the_cache_the_page_reads(mnist_root, isolated_cache, tmp_path):
+    """The prepared GPU command on a CPU (issue 13): 2 runs x 50 steps trained in two worker processes land in
+    the cache under the keys of the page's collapse study."""
+    timing = tmp_path / "timing.json"
+    subprocess.run([sys.executable, str(Path(_collapse_tool().__file__)), "--device", "cpu", "--seeds", "1",
+                    "--steps", "50", "--min-steps", "50", "--multiple", "50", "--ngf", "4", "--workers", "2",
+                    "--probe-steps", "2", "--no-page", "--report", str(timing)],
+                   check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    report = json.loads(timing.read_text())
+    assert report["steps"] == 50 and [run["cached"] for run in report["trained"]] == [False, False]
+    runs = E.cgn_runs(["colored"], [0], torch.device("cpu"), steps=50, ngf=4, configurations=E.EDGE_CONFIGURATIONS,
+                      progress=False)
+    assert [fit.cached for fit in runs.values()] == [True, True]

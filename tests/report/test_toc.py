@@ -24,7 +24,7 @@ def test_the_committed_toc_is_current():
 def test_every_executed_page_is_listed_once_and_every_entry_exists():
     listed = _files(c for part in yaml.safe_load((REPO / "_toc.yml").read_text())["parts"] for c in part["chapters"])
     assert len(listed) == len(set(listed))
-    executed = {f"book/executed/{p.stem}" for p in (REPO / "book" / "executed").glob("*.ipynb")}
+    executed = {f"book/executed/{page}" for page in toc.executed_pages(REPO / "book" / "executed")}
     assert executed <= set(listed)
     assert all((REPO / f"{f}.md").is_file() or (REPO / f"{f}.ipynb").is_file() for f in listed)
 
@@ -39,7 +39,8 @@ def test_one_chapter_per_claim_with_its_runs_as_titled_sections(tmp_path, monkey
     monkeypatch.setattr(toc, "BOOK", tmp_path)
     monkeypatch.setattr(toc, "available_notebooks", lambda: ["cgn_losses", "gce_headline", "labelfree_features"])
     (tmp_path / "executed").mkdir()
-    for page in ("gce_headline", "gce_headline-b", "gce_headline-c", "gce_headline-sweep=1", "cgn_losses"):
+    for page in ("gce_headline", "gce_headline-b", "gce_headline-c", "gce_headline-sweep=1", "cgn_losses",
+                 "gce_headline-b.partial", "cgn_losses-x.failed"):  # running and failed runs: no pages
         (tmp_path / "executed" / f"{page}.ipynb").touch()
     chapters = dict(toc.chapters())
     assert list(chapters) == ["gce_headline", "cgn_losses"]  # labelfree_features never ran: no chapter
