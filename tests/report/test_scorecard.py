@@ -63,6 +63,16 @@ def test_paper_page_holds_only_that_papers_claims(make_log):
     assert "no records yet" in paper_page("labelfree", records)
 
 
+def test_paper_page_puts_the_metrics_at_the_papers_budget_first(make_log):
+    def at(fraction, output):
+        return [{**r, "provenance": {**r["provenance"], "budget_fraction": fraction}} for r in records_of(make_log, output)]
+
+    page = paper_page("gce", at(0.1, "gce_headline-short") + at(1.0, "gce_headline"))
+    assert page.index("### At the paper's budget") < page.index("gce_headline.ipynb")
+    assert page.index("gce_headline.ipynb") < page.index("### Below the paper's budget") < page.index("short.ipynb")
+    assert "###" not in paper_page("gce", at(0.1, "gce_headline"))  # one kind of budget: no headings
+
+
 def test_matrix_has_a_row_per_claim_with_the_sources_and_our_pages(make_log, tmp_path):
     rows = [Row("gce", "α flips the decision", "paper", {"paper": "✓", "000": "✓", "001": "◐"},
                 claims=("gce_headline/mnist_3_8",)),
