@@ -1,8 +1,10 @@
 """Train the models that a page loads and publish them into weights/<paper>/ (lib.core.stored), so that a
 training longer than one session's machine can be split over sessions and the pages load instead of training.
 
-Each model trains into a private cache (a fresh folder under --work), so that the files this process wrote are
-known even beside other trainings; a finished model is published at once, with what it is in words. Commit
+Each model trains into a private cache (a folder under --work named by the command's arguments), so that the files
+this command wrote are known even beside other trainings; a finished model is published at once, with what it is in
+words. An interrupted command, run again, finds in that folder the models it had finished (the one in training starts
+over); the folder is removed when everything is published. Commit
 weights/ afterwards. Run from the repository root with REPRO_DATA set, and OMP_NUM_THREADS as the pages use
 (1 under the runner): a classifier's weights, and so the keys of the explainers trained against it, can depend
 on the thread count.
@@ -20,13 +22,21 @@ unless --half: a later cache key may fingerprint them (as a GCE explainer's does
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def private_cache(work: Path, args: argparse.Namespace) -> Path:
+    """The private cache of one command, named by what it trains (every argument but --work)."""
+    what = {name: value for name, value in sorted(vars(args).items()) if name != "work"}
+    return work / f"{args.kind}-{hashlib.sha256(repr(what).encode()).hexdigest()[:12]}"
 
 
 def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:
@@ -62,9 +72,15 @@ def main(argv=None) -> None:
     parser.add_argument("--half", action="store_true", help="page: store in half precision")
     parser.add_argument("--work", default=".cache/publish", help="where the private caches go")
     args = parser.parse_args(argv)
-    Path(args.work).mkdir(parents=True, exist_ok=True)
-    cache = Path(tempfile.mkdtemp(dir=args.work))
+    cache = private_cache(Path(args.work), args)
+    cache.mkdir(parents=True, exist_ok=True)
+    print(f"private cache: {cache} (run the same command again to resume)", flush=True)
     os.environ["REPRO_CACHE"] = str(cache)   # before lib reads it
+    _train_and_publish(args, cache)
+    shutil.rmtree(cache)
+
+
+def _train_and_publish(args: argparse.Namespace, cache: Path) -> None:
     threads = f"{os.environ.get('OMP_NUM_THREADS', 'all')} thread(s)"
     if args.kind == "page":
         _publish_page(args.args[0], args.profile, args.param, cache, Path(args.work), threads, args.half)

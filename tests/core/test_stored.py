@@ -71,15 +71,32 @@ def test_full_precision_keeps_float32(isolated_cache):
     assert torch.equal(kept["weight"], model.weight)
 
 
-@pytest.mark.slow
-def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(isolated_cache, real_data_root, tmp_path):
-    """tools/publish_models.py page: one seed of a smoke page trains into a private cache and is published in
-    float32; run again, it is served every model and publishes nothing."""
+@pytest.fixture
+def tool():
+    """tools/publish_models.py as a module (tools/ is not a package)."""
     import importlib.util
     from lib.report.runner import REPO
     spec = importlib.util.spec_from_file_location("publish_models", REPO / "tools" / "publish_models.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_command_run_again_finds_its_private_cache_and_another_command_does_not(tool, tmp_path):
+    def cache(*argv):
+        return tool.private_cache(tmp_path, tool.argparse.Namespace(**dict(argv)))
+
+    one = cache(("kind", "gce"), ("args", ["mnist_3_8", "qmc", "8000"]), ("lr", 5e-4), ("work", "a"))
+    assert one == cache(("kind", "gce"), ("args", ["mnist_3_8", "qmc", "8000"]), ("lr", 5e-4), ("work", "b"))
+    assert one != cache(("kind", "gce"), ("args", ["mnist_3_8", "mc", "8000"]), ("lr", 5e-4), ("work", "a"))
+    assert one.parent == tmp_path and one.name.startswith("gce-")
+
+
+@pytest.mark.slow
+def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(tool, isolated_cache, real_data_root,
+                                                                          tmp_path):
+    """tools/publish_models.py page: one seed of a smoke page trains into a private cache and is published in
+    float32; run again, it is served every model and publishes nothing."""
     argv = ["page", "labelfree_pretext", "--profile", "smoke", "-p", "seeds", "[1]", "--work", str(tmp_path / "work")]
     tool.main(argv)
     manifest = json.loads((weights_dir() / "labelfree" / stored.MANIFEST).read_text())
