@@ -54,7 +54,6 @@ def header_lines(data: Splits, settings: dict, dataset: str) -> dict:
 
 
 
-
 def explain(data: Splits, settings: dict, seed: int, n_eval: tuple[int, int], sweep_rows: int, report_seed: int,
             sampler: str = "qmc", report_seeds: dict | None = None, architecture: str = "cnn",
             lam: float | None = None, beta_penalty: float = 0.0, progress: bool = True):
