@@ -129,6 +129,8 @@ def report_columns(report: dict, k: int) -> dict:
     the flow; no β may), and which β leaks most by flow and by change rate."""
     names = factor_names(k, len(report["factor_flows"]) - k)
     flows, change, removed = (np.array(report[key]) for key in ("factor_flows", "change_rate", "removed"))
+    with np.errstate(divide="ignore", invalid="ignore"):  # an α without flow leaks infinitely (nan if no β has flow)
+        leak = float(np.float32(flows[k:].max()) / np.float32(flows[:k].min()))  # in the estimates' float32
     return {
         "I(α; Ŷ)": report["alpha_flow"], "I(β; Ŷ)": report["beta_flow"],
         **{f"flow {name}": value for name, value in zip(names, report["factor_flows"])},
@@ -140,8 +142,7 @@ def report_columns(report: dict, k: int) -> dict:
         # latent indices, for the sweep figures
         "β with the largest flow": k + int(np.argmax(flows[k:])),
         "β with the largest change rate": k + int(np.argmax(change[k:])),
-        # the ratio in the estimates' own (float32) precision
-        "β leak": float(np.float32(flows[k:].max()) / np.float32(flows[:k].min())),
+        "β leak": leak,
         "α ablation drop": report["reencoded"] - removed[:k].max(),
         "largest β ablation drop": report["reencoded"] - removed[k:].min(),
     }

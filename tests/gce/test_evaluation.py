@@ -115,6 +115,15 @@ def test_report_columns_by_hand():
     assert (row["β with the largest flow"], row["β with the largest change rate"]) == (3, 3)
 
 
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("beta_flows, leak", [([0.02, 0.05], np.inf), ([0.0, 0.0], np.nan)])
+def test_report_columns_alpha_without_flow(beta_flows, leak):
+    """An untrained explainer's α carries no flow: the leak is infinite (undefined without β flow), no warning."""
+    report = {"alpha_flow": 0.0, "beta_flow": 0.05, "factor_flows": [0.0, *beta_flows], "change_rate": [0.0] * 3,
+              "original": 0.99, "reencoded": 0.9, "removed": [0.9] * 3}
+    np.testing.assert_equal(report_columns(report, k=1)["β leak"], leak)
+
 def test_end_of_training_averages_the_last_sixteenth():
     steps = 64
     history = {"causal": list(np.linspace(0, 1, steps)), "sse": [10.0] * 60 + [2.0] * 4, "kl": [1.0] * steps}
