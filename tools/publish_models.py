@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def private_cache(work: Path, args: argparse.Namespace) -> Path:
-    """The private cache of one command, named by what it trains (every argument but --work)."""
+    """The private cache of one command, named by what it trains (every argument but --work); absolute, as a
+    page runs in a process started in the repository root."""
     what = {name: value for name, value in sorted(vars(args).items()) if name != "work"}
-    return work / f"{args.kind}-{hashlib.sha256(repr(what).encode()).hexdigest()[:12]}"
+    return (work / f"{args.kind}-{hashlib.sha256(repr(what).encode()).hexdigest()[:12]}").resolve()
 
 
 def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:

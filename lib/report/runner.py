@@ -581,6 +581,14 @@ def output_folders(out: Path | None, sweep: str | None, profile: str) -> tuple[P
     return out_dir, (BOOK / "records" if out_dir == BOOK / "executed" else out_dir / "records")
 
 
+def absolute_roots() -> None:
+    """Make ``$REPRO_DATA``, ``$REPRO_CACHE`` and ``$REPRO_WEIGHTS`` absolute: the kernels run in notebooks/ and
+    would read a relative root from there (models trained into a cache nobody looks in)."""
+    for variable in ("REPRO_DATA", "REPRO_CACHE", "REPRO_WEIGHTS"):
+        if os.environ.get(variable):
+            os.environ[variable] = str(Path(os.environ[variable]).resolve())
+
+
 def main(argv=None) -> int:
     from . import cluster
 
@@ -658,6 +666,7 @@ def main(argv=None) -> int:
         return cluster.report(entries, *cluster.targets(args.gather), scorecard, args.archive)
     if not args.profile:
         parser.error("the following arguments are required: --profile")
+    absolute_roots()
     names = args.notebooks or available_notebooks()
     unknown = [n for n in names if n not in available_notebooks()]
     if unknown:

@@ -94,10 +94,12 @@ def test_a_command_run_again_finds_its_private_cache_and_another_command_does_no
 
 @pytest.mark.slow
 def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(tool, isolated_cache, real_data_root,
-                                                                          tmp_path):
+                                                                          tmp_path, monkeypatch):
     """tools/publish_models.py page: one seed of a smoke page trains into a private cache and is published in
-    float32; run again, it is served every model and publishes nothing."""
-    argv = ["page", "labelfree_pretext", "--profile", "smoke", "-p", "seeds", "[1]", "--work", str(tmp_path / "work")]
+    float32; run again, it is served every model and publishes nothing. --work is relative to where the command
+    runs (the page's kernel runs elsewhere)."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["page", "labelfree_pretext", "--profile", "smoke", "-p", "seeds", "[1]", "--work", "work"]
     tool.main(argv)
     manifest = json.loads((weights_dir() / "labelfree" / stored.MANIFEST).read_text())
     assert sorted(name.split("-")[2] for name in manifest) == ["C", "D", "I", "R"]   # the four pretext tasks

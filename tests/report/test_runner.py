@@ -30,6 +30,16 @@ def test_there_are_profiles_and_notebooks():
     assert runner.available_notebooks()  # otherwise the tests below prove little
 
 
+
+def test_relative_roots_are_made_absolute_before_a_kernel_starts_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPRO_DATA", "data")
+    monkeypatch.setenv("REPRO_CACHE", "work/cache")
+    monkeypatch.setenv("REPRO_WEIGHTS", str(tmp_path.resolve() / "w"))
+    runner.absolute_roots()
+    assert [runner.os.environ[v] for v in ("REPRO_DATA", "REPRO_CACHE", "REPRO_WEIGHTS")] == [
+        str(tmp_path.resolve() / "data"), str(tmp_path.resolve() / "work" / "cache"), str(tmp_path.resolve() / "w")]
+
 def test_unknown_profile_names_the_profiles():
     with pytest.raises(SystemExit) as err:
         runner.main(["--profile", "nonexistent"])
