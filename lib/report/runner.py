@@ -664,8 +664,6 @@ def main(argv=None) -> int:
     if args.gather:
         entries, scorecard = cluster.gather(args.gather)
         return cluster.report(entries, *cluster.targets(args.gather), scorecard, args.archive)
-    if not args.profile:
-        parser.error("the following arguments are required: --profile")
     absolute_roots()
     names = args.notebooks or available_notebooks()
     unknown = [n for n in names if n not in available_notebooks()]
@@ -684,6 +682,8 @@ def main(argv=None) -> int:
     if args.baseline:
         failures = [n for n in names if not execute_baseline(n, not args.no_progress)]
         return 1 if failures else 0
+    if not args.profile:
+        parser.error("the following arguments are required: --profile")
     try:
         profile = load_profile(args.profile)
         overrides = {}

@@ -40,6 +40,15 @@ def test_relative_roots_are_made_absolute_before_a_kernel_starts_elsewhere(tmp_p
     assert [runner.os.environ[v] for v in ("REPRO_DATA", "REPRO_CACHE", "REPRO_WEIGHTS")] == [
         str(tmp_path.resolve() / "data"), str(tmp_path.resolve() / "work" / "cache"), str(tmp_path.resolve() / "w")]
 
+
+def test_a_baseline_needs_no_profile(monkeypatch):
+    """--baseline runs the notebook's own parameters (smoke): no --profile asked for."""
+    ran = []
+    monkeypatch.setattr(runner, "execute_baseline", lambda name, progress: ran.append(name) or True)
+    assert runner.main(["labelfree_features", "--baseline"]) == 0 and ran == ["labelfree_features"]
+    with pytest.raises(SystemExit):
+        runner.main(["labelfree_features"])
+
 def test_unknown_profile_names_the_profiles():
     with pytest.raises(SystemExit) as err:
         runner.main(["--profile", "nonexistent"])
