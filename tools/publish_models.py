@@ -51,10 +51,12 @@ def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:
 def _publish_page(output: str, profile: str, params: list, cache: Path, work: Path, threads: str, half: bool):
     """Run ``output`` of ``profile`` with ``params`` into a scratch folder, then publish what it trained."""
     notebook = output.split("-")[0]
+    scratch = Path(tempfile.mkdtemp(prefix=f"{output}-", dir=work)).resolve()
     command = [sys.executable, "-m", "lib.report.runner", notebook, "--profile", profile, "--only", output,
-               "--out", str(Path(tempfile.mkdtemp(prefix=f"{output}-", dir=work)).resolve()), "--force",
-               "--no-progress", *(x for name, value in params for x in ("-p", name, value))]
+               "--out", str(scratch), "--force", "--no-progress",
+               *(x for name, value in params for x in ("-p", name, value))]
     subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
+    shutil.rmtree(scratch)   # the executed scratch page is not the book's; only its models are kept
     settings = "".join(f", {name} = {value}" for name, value in params)
     _publish(notebook.split("_")[0], cache, lambda entry: f"trained by the {output} page ({profile} profile"
              f"{settings}); trained on {threads}", half=lambda entry: half)

@@ -108,3 +108,4 @@ def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(tool, 
     assert {t.dtype for t in kept.values() if t.is_floating_point()} == {torch.float32}
     tool.main(argv)
     assert json.loads((weights_dir() / "labelfree" / stored.MANIFEST).read_text()) == manifest
+    assert not any((tmp_path / "work").iterdir())   # private caches and scratch pages are removed
