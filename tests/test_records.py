@@ -56,7 +56,8 @@ def test_every_page_that_is_not_current_says_so():
     from lib.report.pages import problems
 
     found = problems()
-    assert not found, "pages whose status banner is wrong; re-run them or mark them with `python -m lib.report.pages`:\n" + "\n".join(found)
+    assert not found, ("pages whose status banner is wrong (re-run them or mark them with `python -m lib.report.pages`) "
+                       "or errata without a page:\n" + "\n".join(found))
 
 
 # A measured number: a decimal, a percentage or a ± spread. Settings, published numbers and declared

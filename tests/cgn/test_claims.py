@@ -84,11 +84,6 @@ def test_rows_point_at_declared_claims_or_say_why_not():
         assert set(row.claims) <= KEYS and bool(row.claims) != bool(row.offline), row.text
 
 
-def test_errata_name_stored_pages():
-    executed = {p.stem for p in (REPO / "book" / "executed").glob("cgn_*.ipynb")}
-    assert set(C.ERRATA) <= executed  # pages that ran before the registry; later ones need no erratum
-
-
 @pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
 def test_ablation_pages_check_the_papers_size_exactly_where_declared(profile):
     for job in plan(["cgn_ablation"], load_profile(profile), {}, None):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -20,6 +21,7 @@ def book(tmp_path, monkeypatch):
     monkeypatch.setattr(pages, "NOTEBOOKS", notebooks)
     monkeypatch.setattr(pages, "library_hash", lambda paper: "lib-now")
     monkeypatch.setattr(pages, "errata", lambda page: "The seed-000 reference shown is wrong." if "1_4_9" in page.stem else "")
+    monkeypatch.setattr(pages, "registry", lambda paper: SimpleNamespace(ERRATA={}))
     for name in ("gce_qmc", "gce_qmc-mnist_1_4_9"):
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("print(1)")])
         nb.metadata["repro"] = {"provenance": {"commit": "abcdef123", "library": "lib-now",
@@ -60,3 +62,10 @@ def test_a_banner_on_a_current_page_is_a_problem_and_is_removed(book):
     pages.mark(root)
     nb = nbformat.read(root / "executed" / "gce_qmc.ipynb", as_version=4)
     assert [c.source for c in nb.cells] == ["# Title", "print(1)"]
+
+
+def test_an_erratum_must_name_a_stored_page(book, monkeypatch):
+    root = book / "book"
+    registries = {"gce": SimpleNamespace(ERRATA={"gce_qmc": "Its control was not tested.", "gce_gone": "Old."})}
+    monkeypatch.setattr(pages, "registry", lambda paper: registries.get(paper, SimpleNamespace()))
+    assert pages.problems(root) == ["gce_gone: an erratum in lib/gce/claims.py for a page that is not stored"]
