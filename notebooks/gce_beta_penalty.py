@@ -61,6 +61,9 @@ classifier_epochs = 1      # None means as in seed 000 Table 5
 gce_steps = 150
 n_alpha = 8                # samples of the causal term and of the penalty during training
 n_beta = 4
+train_sampler = "mc"       # "qmc": the reduced-budget estimator validated by the gce_estimator pages
+batch_size = None          # None: the paper's batch size and learning rate (lib.gce.reference.GCE_SETTINGS)
+lr = None
 gammas = [0.0, 1.0]        # penalty weights; 0 is the paper objective and must come first
 judged_gamma = 1.0         # the weight the verdict judges against 0, fixed before running
 eval_n_alpha = 40          # samples of the reported flows, randomised QMC
@@ -81,8 +84,10 @@ from lib.report.claims import lookup
 gammas, judged_gamma = [float(g) for g in gammas], float(judged_gamma)
 assert gammas[0] == 0 and judged_gamma in gammas, "gammas must start with 0 and contain judged_gamma"
 assert judged_gamma == claims.JUDGED_GAMMA, f"the registry judges γ = {claims.JUDGED_GAMMA}, fixed before running"
+overrides = {"train_sampler": train_sampler, "batch_size": batch_size, "lr": lr}
 settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, n_alpha, n_beta, gammas=gammas,
-                                    judged_gamma=judged_gamma, eval=f"{eval_n_alpha} x {eval_n_beta} QMC")
+                                    judged_gamma=judged_gamma, eval=f"{eval_n_alpha} x {eval_n_beta} QMC",
+                                    **{key: value for key, value in overrides.items() if value is not None})
 fraction, budget = claims.budget(settings, dataset)
 dev, log = start(lookup(claims.CLAIMS, f"gce_beta_penalty/{dataset}"), "gce_beta_penalty", profile, seeds, device,
                  settings, budget=fraction, budget_text=f"{budget}, for each γ")
