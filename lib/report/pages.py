@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 
 from .claims import PAPERS, registry
-from .runner import BOOK, NOTEBOOKS, library_hash, paper_of
+from . import runner
+from .runner import NOTEBOOKS, library_hash, paper_of
 
 BANNER_TAG = "repro-status"
 STATUSES = ("current", "older library", "older notebook")
@@ -81,8 +82,10 @@ def _pages(book: Path):
             yield page, nb, banner(page, nb), [nb.cells[i].source for i in _banner_cells(nb)]
 
 
-def problems(book: Path = BOOK) -> list[str]:
-    """Pages whose banner is missing, stale or misplaced, and errata for pages that are not stored."""
+def problems(book: Path | None = None) -> list[str]:
+    """Pages whose banner is missing, stale or misplaced, and errata for pages that are not stored (``book``:
+    the runner's book folder when it is called, not when this module was first imported)."""
+    book = book or runner.BOOK
     found = [f"{page.name}: {status(page, nb)}, banner " + ("missing or out of date" if want else "on a current page")
              for page, nb, want, have in _pages(book) if have != ([want] if want else [])]
     # An erratum on a page re-run since is shown nowhere (current pages have no banner), so it may stay until its
@@ -92,8 +95,9 @@ def problems(book: Path = BOOK) -> list[str]:
     return found
 
 
-def mark(book: Path = BOOK) -> list[str]:
+def mark(book: Path | None = None) -> list[str]:
     """Write each page's banner (after its title cell); returns the pages changed."""
+    book = book or runner.BOOK
     changed = []
     for page, nb, want, have in _pages(book):
         if have == ([want] if want else []):

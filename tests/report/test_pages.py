@@ -69,3 +69,11 @@ def test_an_erratum_must_name_a_stored_page(book, monkeypatch):
     registries = {"gce": SimpleNamespace(ERRATA={"gce_qmc": "Its control was not tested.", "gce_gone": "Old."})}
     monkeypatch.setattr(pages, "registry", lambda paper: registries.get(paper, SimpleNamespace()))
     assert pages.problems(root) == ["gce_gone: an erratum in lib/gce/claims.py for a page that is not stored"]
+
+
+def test_the_default_book_is_the_runners_when_called(book, monkeypatch):
+    """Not the one at import: a test that points the runner at a scratch book must not stay pointed there."""
+    from lib.report import runner
+    (book / "notebooks" / "gce_qmc.py").write_text("# %%\nprint(2)\n")
+    monkeypatch.setattr(runner, "BOOK", book / "book")
+    assert len(pages.problems()) == 2 and len(pages.mark()) == 2
