@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from lib.report import pages
+from lib.report import pages, runner
 
 
 @pytest.fixture
@@ -73,7 +73,6 @@ def test_an_erratum_must_name_a_stored_page(book, monkeypatch):
 
 def test_the_default_book_is_the_runners_when_called(book, monkeypatch):
     """Not the one at import: a test that points the runner at a scratch book must not stay pointed there."""
-    from lib.report import runner
     (book / "notebooks" / "gce_qmc.py").write_text("# %%\nprint(2)\n")
     monkeypatch.setattr(runner, "BOOK", book / "book")
     assert len(pages.problems()) == 2 and len(pages.mark()) == 2
