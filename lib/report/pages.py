@@ -5,7 +5,9 @@ its notebook's source and the library hash. Compared with the checkout, a page i
 
 - **current**: same notebook source and library;
 - **older library**: same notebook source, the library has changed since (numbers may differ on a re-run);
-- **older notebook**: the notebook's source has changed since: the code shown on the page is not today's.
+- **older notebook**: the notebook's source has changed since: the code shown on the page is not today's;
+- **criteria revised**: same notebook source and library, but criteria of its claim were revised after the run
+  (a record of the page carries ``rejudged``): the page's own verdict table is not the scorecard's.
 
 Every page that is not current opens with a banner saying so, with the paper registry's ``ERRATA`` for the
 page (what a reader of the stored page must know). ``python -m lib.report.pages`` writes the banners;
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -27,7 +30,7 @@ from . import runner
 from .runner import NOTEBOOKS, library_hash, paper_of
 
 BANNER_TAG = "repro-status"
-STATUSES = ("current", "older library", "older notebook")
+STATUSES = ("current", "criteria revised", "older library", "older notebook")
 
 
 def notebook_of(page: Path) -> str:
@@ -44,7 +47,10 @@ def status(page: Path, nb=None) -> str:
     made_from = provenance_of(nb)
     if made_from.get("notebook_sha256") != hashlib.sha256(source.read_bytes()).hexdigest():
         return "older notebook"
-    return "current" if made_from.get("library") == library_hash(paper=paper_of(notebook_of(page))) else "older library"
+    if made_from.get("library") != library_hash(paper=paper_of(notebook_of(page))):
+        return "older library"
+    records = (page.parent.parent / "records").glob(f"{page.stem}--*.json")
+    return "criteria revised" if any("rejudged" in json.loads(path.read_text()) for path in records) else "current"
 
 
 def errata(page: Path) -> str:
@@ -63,6 +69,9 @@ def banner(page: Path, nb) -> str | None:
         text = (f"This page was executed from an older version of `notebooks/{notebook_of(page)}.py` (as in commit "
                 f"`{commit}`); the code shown below is that version's, not the current one. Its verdict records "
                 "were re-judged with the current criteria: the {doc}`../scorecard` has them.")
+    elif state == "criteria revised":
+        text = ("Criteria of this page's claim were revised after it ran: the verdict table below is the one it "
+                "printed; its records were re-judged with the current criteria, and the {doc}`../scorecard` has them.")
     else:
         text = (f"This page was executed with an older library (as in commit `{commit}`); a re-run with the current "
                 "library may give other numbers.")
@@ -88,8 +97,7 @@ def problems(book: Path | None = None) -> list[str]:
     book = book or runner.BOOK
     found = [f"{page.name}: {status(page, nb)}, banner " + ("missing or out of date" if want else "on a current page")
              for page, nb, want, have in _pages(book) if have != ([want] if want else [])]
-    # An erratum on a page re-run since is shown nowhere (current pages have no banner), so it may stay until its
-    # registry is next edited: removing it at once would change the library hash and stale that paper's pages.
+    # An erratum on a page re-run since is shown nowhere (current pages have no banner): remove it.
     found += [f"{stem}: an erratum in lib/{paper}/claims.py for a page that is not stored" for paper in PAPERS
               for stem in getattr(registry(paper), "ERRATA", {}) if not (book / "executed" / f"{stem}.ipynb").is_file()]
     return found

@@ -164,10 +164,13 @@ def notebook_parameters(name: str) -> dict:
 
 # Modules that decide how notebooks are run or how their records are shown, not what they compute: left out
 # of the library stamp, so that a fix to the scheduler or the scorecard does not make hours of stored
-# results stale.
+# results stale. A paper's claims registry (criteria, errata, budget statements) is left out too: a stored
+# page's records are re-judged when its criteria change (``lib.report.rejudge``), and ``lib.report.pages``
+# marks a page whose verdicts were re-judged, so a new claim does not stale every page of its paper.
 ORCHESTRATION = ("report/runner.py", "report/cluster.py", "report/scorecard.py", "report/pages.py",
                  "report/rejudge.py", "report/toc.py", "report/regression.py")
 PAPERS = ("gce", "labelfree", "cgn")
+REGISTRIES = tuple(f"{paper}/claims.py" for paper in PAPERS)
 
 
 def _digest(data: bytes) -> str:
@@ -178,20 +181,24 @@ def paper_of(notebook: str) -> str:
     return notebook.split("_")[0]
 
 
-@functools.lru_cache(maxsize=None)
-def library_hash(lib: Path = Path(__file__).resolve().parents[1], paper: str | None = None) -> str:
-    """A hash of the library source files (``lib/**/*.py``, names and contents) but the orchestration's.
-
-    With ``paper``, the other papers' packages are left out: a paper package never imports another, so a
-    change to one paper's code leaves the others' results current. Read from the files, so it works in
-    any clean clone, with or without git."""
+def library_digest(sources: dict[str, bytes], paper: str | None = None) -> str:
+    """The library stamp of ``sources`` (path under ``lib/`` → contents of each ``.py`` file): a hash of the
+    names and contents of all but the orchestration modules and the claims registries. With ``paper``, the
+    other papers' packages are left out: a paper package never imports another, so a change to one paper's
+    code leaves the others' results current."""
     def counted(name: str) -> bool:
         top = name.split("/")[0]
-        return name not in ORCHESTRATION and (paper is None or top not in PAPERS or top == paper)
+        return (name not in ORCHESTRATION + REGISTRIES and name.endswith(".py")
+                and (paper is None or top not in PAPERS or top == paper))
 
-    parts = [f"{path.relative_to(lib).as_posix()}\0".encode() + path.read_bytes()
-             for path in sorted(lib.rglob("*.py")) if counted(path.relative_to(lib).as_posix())]
-    return _digest(b"\0".join(parts))
+    return _digest(b"\0".join(f"{name}\0".encode() + sources[name] for name in sorted(sources) if counted(name)))
+
+
+@functools.lru_cache(maxsize=None)
+def library_hash(lib: Path = Path(__file__).resolve().parents[1], paper: str | None = None) -> str:
+    """``library_digest`` of the library files (``lib/**/*.py``). Read from the files, so it works in any
+    clean clone, with or without git."""
+    return library_digest({path.relative_to(lib).as_posix(): path.read_bytes() for path in lib.rglob("*.py")}, paper)
 
 
 def job_stamp(job: Job, profile: str) -> dict:

@@ -63,6 +63,8 @@ def test_library_stamp_leaves_out_the_orchestration_and_other_papers(tmp_path):
     assert runner.library_hash.__wrapped__(tmp_path) != before
     assert runner.library_hash.__wrapped__(tmp_path, "cgn") != cgn  # a paper's own change counts for it ...
     assert runner.library_hash.__wrapped__(tmp_path, "gce") == gce  # ... and not for another paper
+    (tmp_path / "gce" / "claims.py").write_text("CLAIMS = {}\n")  # a new claim re-judges records, stales nothing
+    assert runner.library_hash.__wrapped__(tmp_path, "gce") == gce
 
 
 def test_pages_stored_before_stamps_are_not_current():

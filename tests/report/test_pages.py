@@ -39,6 +39,19 @@ def test_status_follows_the_source_and_the_library(book, monkeypatch):
     assert pages.status(page) == "older notebook"
 
 
+def test_a_page_whose_records_were_rejudged_says_so(book):
+    root, page = book / "book", book / "book" / "executed" / "gce_qmc.ipynb"
+    (root / "records").mkdir()
+    record = root / "records" / "gce_qmc--flow.json"
+    record.write_text('{"verdict": "reproduced"}')
+    (root / "records" / "gce_qmc-mnist_1_4_9--flow.json").write_text('{"rejudged": {"reason": "other page"}}')
+    assert pages.status(page) == "current"  # another page's record does not count
+    record.write_text('{"verdict": "inconclusive", "rejudged": {"previous": {"verdict": "reproduced"}}}')
+    assert pages.status(page) == "criteria revised"
+    assert pages.mark(root) == ["gce_qmc-mnist_1_4_9.ipynb", "gce_qmc.ipynb"]
+    assert "verdict table below is the one it printed" in nbformat.read(page, as_version=4).cells[1].source
+
+
 def test_a_changed_notebook_fails_the_check_until_its_pages_are_marked(book):
     root = book / "book"
     assert pages.problems(root) == [] and pages.mark(root) == []
