@@ -21,7 +21,9 @@
 # factors β does not*, and α carries the information flow to the classifier's output. The paper shows it
 # on MNIST 3 vs 8 (K = 1, L = 7, λ = 0.05), MNIST 1/4/9 (K = 2, L = 2, λ = 0.1) and Fashion-MNIST
 # t-shirt/dress/coat (K = 2, L = 4, λ = 0.05); the `dataset` parameter picks one, and the run cell below
-# says which this page shows.
+# says which this page shows. With `k`, `l`, `lam` set, the page instead judges a reproduction's claim at its own
+# Algorithm-1 selection: seed 000's (1, 9, 0.001) on MNIST 3 vs 8, which it found as good as the paper's, or seed
+# 001's (2, 4, 0.04) and (2, 5, 0.07) on Fashion-MNIST, at which it saw the β sweeps change the decision too.
 #
 # **What this notebook does.** It trains (or loads from the model cache) the paper's CNN classifier and
 # reports its accuracy; trains the GCE for each seed and shows its loss curves; draws latent sweeps
@@ -48,6 +50,9 @@ n_beta = 4
 train_sampler = "mc"       # "qmc": the reduced-budget estimator validated by the gce_estimator pages
 batch_size = None          # None: the paper's batch size and learning rate (lib.gce.reference.GCE_SETTINGS)
 lr = None
+k = None                   # None: the paper's K, L, λ; others must be a reproduction's selection (see above)
+l = None
+lam = None
 flow_repetitions = 2       # below the paper's Nα × Nβ: draws of the paper's estimator averaged for I(α; Ŷ)
 eval_n_alpha = 40          # Monte-Carlo samples for the reported per-factor flows
 eval_n_beta = 20
@@ -66,14 +71,18 @@ from lib.gce import estimators as est
 from lib.report import start
 from lib.report.claims import lookup
 
-overrides = {"train_sampler": train_sampler, "batch_size": batch_size, "lr": lr}
+overrides = {"train_sampler": train_sampler, "batch_size": batch_size, "lr": lr, "k": k, "l": l, "lam": lam}
 settings = experiments.run_settings(dataset, classifier_epochs, gce_steps, n_alpha, n_beta,
                                     **{key: value for key, value in overrides.items() if value is not None})
+claim = claims.headline_key(dataset, settings["k"], settings["l"], settings["lam"])
+at_papers_choice = claim == f"gce_headline/{dataset}"
 paper_budget = reference.GCE_SETTINGS[dataset]["n_alpha"], reference.GCE_SETTINGS[dataset]["n_beta"]
 paper = {key: value.get("paper") for key, value in reference.GCE_NUMBERS[dataset].items()}
 seed000 = reference.seed000_measures(dataset)
+if not at_papers_choice:  # the paper's D and seed 000's per-factor numbers are at the paper's (K, L, λ)
+    paper["final_D"], seed000 = None, dict.fromkeys(seed000)
 fraction, budget = claims.budget(settings, dataset)
-dev, log = start(lookup(claims.CLAIMS, f"gce_headline/{dataset}"), "gce_headline", profile, seeds, device, settings,
+dev, log = start(lookup(claims.CLAIMS, claim), "gce_headline", profile, seeds, device, settings,
                  budget=fraction, budget_text=budget)
 data = image_splits(settings["dataset"], settings["classes"], device=dev)
 log.header(data=data.note, **experiments.header_lines(data, settings, dataset))
@@ -172,9 +181,12 @@ fig = figures.factor_bars(runs.table, "removed", "accuracy with factor removed",
 # end-of-training value, and the largest β flow must stay below 10% of α's; removing α must cost at least 25
 # points of accuracy and removing any β at most 5 points relative to the re-encoded data; D within 25% of the
 # paper's. Where the paper gives no number (ten-class MNIST, run only by seed 002), the classifier must reach
-# 97% and α's flow half of ln M, and D is reported without a verdict. The explainer's metrics need a classifier
-# above chance + 0.25 on every seed (else inconclusive). A metric is reproduced when the one-sided 95%
-# interval of its mean over seeds lies on the passing side (one seed: inconclusive).
+# 97% and α's flow half of ln M, and D is reported without a verdict. At a reproduction's selection the paper's
+# D (at another λ) is not compared, and for seed 001's selections the β sweep bound is reversed: seed 001 saw the
+# β sweeps change the decision, so its claim holds when the largest β change rate is at least 25%. The
+# explainer's metrics need a classifier above chance + 0.25 on every seed (else inconclusive). A metric is
+# reproduced when the one-sided 95% interval of its mean over seeds lies on the passing side (one seed:
+# inconclusive).
 
 # %%
 display(log.criteria())

@@ -17,6 +17,9 @@ RECORDS = sorted((runner.BOOK / "records").glob("gce_*.json"))
 
 def claim_key(job: runner.Job) -> str:
     dataset = job.params.get("dataset", runner.notebook_parameters(job.name).get("dataset"))
+    if job.name == "gce_headline":
+        paper = reference.GCE_SETTINGS[dataset]
+        return claims.headline_key(dataset, *(job.params.get(name) or paper[name] for name in ("k", "l", "lam")))
     return job.name if dataset is None else f"{job.name}/{dataset}"
 
 
@@ -35,6 +38,20 @@ def test_every_stored_record_names_a_declared_metric_of_its_claim():
         metric = claim.metric(record["metric"])
         assert [p["name"] for p in record["preconditions"]] == list(metric.preconditions), path.name
         assert 0 < record["provenance"]["budget_fraction"] <= 1, path.name
+
+
+def test_a_headline_run_judges_the_paper_at_its_choice_and_a_reproduction_at_its_selection():
+    assert claims.headline_key("mnist_3_8", 1, 7, 0.05) == "gce_headline/mnist_3_8"
+    seed000 = lookup(claims.CLAIMS, claims.headline_key("mnist_3_8", 1, 9, 0.001))
+    seed001 = lookup(claims.CLAIMS, claims.headline_key("fmnist_0_3_4", 2, 5, 0.07))
+    beta = "β sweep: largest fraction of rows whose decision changes"
+    assert seed000.metric(beta).criterion.holds(0.1) and not seed001.metric(beta).criterion.holds(0.1)
+    assert seed001.metric(beta).criterion.holds(0.5)  # seed 001 saw the β sweeps change the decision
+    for claim in (seed000, seed001):  # the paper's D is at its own λ
+        with pytest.raises(KeyError):
+            claim.metric("data term D (SSE + KL per sample)")
+    with pytest.raises(ValueError, match="no claim is declared for .*0.01.*seed 000"):
+        claims.headline_key("mnist_3_8", 1, 9, 0.01)
 
 
 def test_rows_cite_known_sources_and_cover_every_claim():
