@@ -12,6 +12,7 @@ on the thread count.
     python tools/publish_models.py cgn double_colored 0          # the paper-length CGN (46,875 steps, width 32)
     python tools/publish_models.py gan double_colored 0          # the paper-length GAN baseline
     python tools/publish_models.py gce mnist_3_8 qmc 8000 16 5 0 1 2 --batch-size 64 --lr 5e-4
+    python tools/publish_models.py gce mnist_3_8 qmc 8000 16 5 0 --batch-size 64 --lr 5e-4 --k 1 --l 9 --lam 0.001
     python tools/publish_models.py page labelfree_disentangle -p seeds "[1]"   # what one seed of a page trains
 
 ``page`` runs one output of a profile through lib.report.runner into a scratch folder (--work; the book's page and
@@ -69,6 +70,8 @@ def main(argv=None) -> None:
                         help="cgn/gan: VARIANT SEED; gce: DATASET SAMPLER STEPS NALPHA NBETA SEED...; page: OUTPUT")
     parser.add_argument("--batch-size", type=int, help="gce: batch size (default: the paper's)")
     parser.add_argument("--lr", type=float, help="gce: learning rate (default: the paper's)")
+    for name, kind in (("k", int), ("l", int), ("lam", float)):
+        parser.add_argument(f"--{name}", type=kind, help=f"gce: the explainer's {name} (default: the paper's)")
     parser.add_argument("--profile", default="cpu", help="page: the profile (default %(default)s)")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="page: override one of the output's parameters (YAML), as the runner's -p")
@@ -111,7 +114,8 @@ def _train_and_publish(args: argparse.Namespace, cache: Path) -> None:
     from lib.gce.method import fit_classifier, fit_explainer
     dataset, sampler = args.args[:2]
     steps, n_alpha, n_beta = map(int, args.args[2:5])
-    extra = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v is not None}
+    extra = {name: getattr(args, name) for name in ("batch_size", "lr", "k", "l", "lam")
+             if getattr(args, name) is not None}
     s = experiments.run_settings(dataset, None, steps, n_alpha, n_beta, **extra)
     data = image_splits(s["dataset"], s["classes"], device=torch.device("cpu"))
     for seed in map(int, args.args[5:]):
@@ -120,8 +124,9 @@ def _train_and_publish(args: argparse.Namespace, cache: Path) -> None:
         fit_explainer(classifier.model, data.train[0], s["k"], s["l"], s["lam"], steps, s["batch_size"], s["lr"],
                       n_alpha, n_beta, seed, progress=False, sampler=sampler)
         _publish("gce", cache, lambda entry: (
-            f"GCE explainer for {dataset} (seed {seed}, {steps} steps, Nα × Nβ = {n_alpha} × {n_beta}, {sampler} "
-            f"training sampler, batch {s['batch_size']}, lr {s['lr']}); trained on {threads}"
+            f"GCE explainer for {dataset} (K = {s['k']}, L = {s['l']}, λ = {s['lam']}, seed {seed}, {steps} steps, "
+            f"Nα × Nβ = {n_alpha} × {n_beta}, {sampler} training sampler, batch {s['batch_size']}, lr {s['lr']}); "
+            f"trained on {threads}"
             if entry.startswith("gce-") else
             f"the paper's CNN classifier for {dataset} (seed {seed}, {s['classifier_epochs']} epochs, float32: the "
             f"explainers' cache keys fingerprint its weights); trained on {threads}"),
