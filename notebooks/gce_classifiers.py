@@ -45,6 +45,7 @@ classifier_epochs = 1      # epochs of the full-size split, the same for every a
 gce_steps = 80
 n_alpha = 8                # Monte-Carlo samples of the causal term during training
 n_beta = 4
+train_sampler = "mc"       # how the causal term is sampled in training: "mc" (the paper's) or "qmc"
 eval_n_alpha = 20          # samples of the reported flows, randomised quasi-Monte Carlo
 eval_n_beta = 10
 sweep_eval_rows = 50       # validation rows over which decision changes and intensity correlations are measured
@@ -62,7 +63,7 @@ from lib.report.claims import lookup
 numbers = reference.GCE_CLASSIFIER_NUMBERS
 lams = reference.explainer_lams(architectures)
 settings = experiments.run_settings("mnist_3_8", classifier_epochs, gce_steps, n_alpha, n_beta,
-                                    architectures=architectures, lams=lams)
+                                    architectures=architectures, lams=lams, train_sampler=train_sampler)
 claim = lookup(claims.CLAIMS, "gce_classifiers")
 fraction, budget = claims.budget(settings, "mnist_3_8")
 dev, log = start(claim, "gce_classifiers", profile, seeds, device, settings, budget=fraction,
