@@ -260,8 +260,6 @@ _EXPLAIN = ("All three rows ask why a robust classifier is robust and need a CGN
             "shape (test accuracy at least twice chance); in this page's table it is below that on {seeds} of the "
             "three seeds, so every row is inconclusive.")
 ERRATA: dict[str, str] = {
-    "cgn_counterfactuals": _RULE + "One seed per variant: every \"not reproduced\" of the claim-1 rows is now "
-                           "inconclusive (the measured values are unchanged). " + _COLLAPSE,
     "cgn_counterfactuals-colored_6000": _RULE + "Intact masks and texture cue accuracy stay not reproduced. " + _COLLAPSE,
     "cgn_losses": _RULE + _LOSSES + " The page's \"reproduced\" for the adversarial loss came from the mask criterion.",
     "cgn_losses-double_colored": _RULE + _LOSSES + " The page's \"reproduced\" for all four losses came from the mask "

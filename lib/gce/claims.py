@@ -293,20 +293,6 @@ ERRATA = {
         "trained (its appendix gives 100% for all three architectures).",
         "The explainer metrics of a classifier that is not above chance + 0.25 on every seed (Inception, seed 1: "
         "0.739) are inconclusive: the 25-point ablation drop cannot be measured on it.", _OLD_RULE]),
-    "gce_algorithm1": " ".join([
-        "One seed: every metric of this page is a single run of a random quantity, so inconclusive. Three seeds "
-        "would cost about 30 CPU-minutes more than the 15 the report allows per page (the page trains 25 models).",
-        "The page judged ρ(D, K + L) against ≤ −0.8; the criterion is now ≤ −0.7, which the paper's own curves "
-        "pass. A comparison that could not be made (no plateau, one K) was recorded as a failed check; it is now "
-        "a failed precondition.", _OLD_RULE]),
-    "gce_algorithm1-fmnist_0_3_4": " ".join([
-        "One seed: every metric of this page is a single run of a random quantity, so inconclusive. Three seeds "
-        "would cost about two CPU-hours more (its 25 models took 3,340 s to train).",
-        "The page judged ρ(D, K + L) against ≤ −0.8, which the paper's own Fashion-MNIST curve fails (−0.775); the "
-        "criterion is now ≤ −0.7.", _FMNIST_SETTINGS, _OLD_RULE]),
-    "gce_cost": " ".join([
-        "One timing: a single measurement of a random quantity (machine load moves it), so inconclusive. The "
-        "notebook now repeats the timings and takes each repetition's ratio as one value.", _OLD_RULE]),
     "gce_beta_penalty": " ".join([
         "Its main criterion (largest β flow ≤ max(half its γ = 0 value, the bias bound)) could not fail: without "
         "the penalty the largest β flow was already far below the bias bound (MNIST 3/8 has no β leakage to "
@@ -315,11 +301,4 @@ ERRATA = {
         "The text says neither the β sweep change rate nor the β ablation drop goes up, but the ablation criterion "
         "allowed +0.01; both are now ≤ 0. The β sweep change rate went up with the penalty on both seeds.",
         "Two seeds; the profile now runs three.", _OLD_RULE]),
-    "gce_qmc": " ".join([
-        "Its question 3 asks that plain Monte Carlo at the reduced budget (the control) does *not* match the "
-        "full-budget explainer, but no metric tested the control: in its own table the control's I(α; Ŷ) is within "
-        "0.03 nats of the full budget's on both seeds, as QMC's is. The control metric (MC reduced − MC full ≤ −0.03) "
-        "is new and this page has no record of it, so the page does not show that QMC does better than the control.",
-        "The toy-case ratios are single studies (one value each), so inconclusive; the notebook now repeats the "
-        "toy study per seed. Two seeds; the profile now runs three.", _OLD_RULE]),
 }

@@ -77,10 +77,15 @@ def test_a_banner_on_a_current_page_is_a_problem_and_is_removed(book):
     assert [c.source for c in nb.cells] == ["# Title", "print(1)"]
 
 
-def test_an_erratum_must_name_a_stored_page(book, monkeypatch):
+def test_an_erratum_must_name_a_stored_page_that_is_not_current(book, monkeypatch):
+    """Only a banner shows an erratum: one for a missing or a current page is dead."""
     root = book / "book"
     registries = {"gce": SimpleNamespace(ERRATA={"gce_qmc": "Its control was not tested.", "gce_gone": "Old."})}
     monkeypatch.setattr(pages, "registry", lambda paper: registries.get(paper, SimpleNamespace()))
+    assert pages.problems(root) == ["gce_qmc: an erratum in lib/gce/claims.py for a page that is current",
+                                    "gce_gone: an erratum in lib/gce/claims.py for a page that is not stored"]
+    (book / "notebooks" / "gce_qmc.py").write_text("# %%\nprint(2)\n")
+    pages.mark(root)
     assert pages.problems(root) == ["gce_gone: an erratum in lib/gce/claims.py for a page that is not stored"]
 
 
