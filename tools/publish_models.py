@@ -18,7 +18,8 @@ on the thread count.
 ``page`` runs one output of a profile through lib.report.runner into a scratch folder (--work; the book's page and
 records are not touched) and publishes every model that run trained: a page too long for one session is
 published seed by seed (-p seeds), then runs in one session from the stored models. Its models are kept in float32
-unless --half: a later cache key may fingerprint them (as a GCE explainer's does its classifier).
+unless --half, and classifiers always are: a later cache key may fingerprint them (as a GCE explainer's does its
+classifier).
 """
 from __future__ import annotations
 
@@ -41,7 +42,13 @@ def private_cache(work: Path, args: argparse.Namespace) -> Path:
     return (work / f"{args.kind}-{hashlib.sha256(repr(what).encode()).hexdigest()[:12]}").resolve()
 
 
-def _publish(paper: str, cache: Path, what, half=lambda name: True) -> None:
+def halved(half: bool):
+    """Which published files are halved: with ``half``, all but classifiers, whose weights later cache keys
+    fingerprint (a GCE explainer's key does its classifier's), so they stay exactly as trained."""
+    return lambda name: half and not name.startswith("classifier-")
+
+
+def _publish(paper: str, cache: Path, what, half=halved(True)) -> None:
     from lib.core import stored
     for entry in sorted(cache.glob("*.pt")):
         record = stored.publish(paper, entry, what(entry.name), half=half(entry.name))
@@ -60,7 +67,7 @@ def _publish_page(output: str, profile: str, params: list, cache: Path, work: Pa
     shutil.rmtree(scratch)   # the executed scratch page is not the book's; only its models are kept
     settings = "".join(f", {name} = {value}" for name, value in params)
     _publish(notebook.split("_")[0], cache, lambda entry: f"trained by the {output} page ({profile} profile"
-             f"{settings}); trained on {threads}", half=lambda entry: half)
+             f"{settings}); trained on {threads}", half=halved(half))
 
 
 def main(argv=None) -> None:
@@ -75,7 +82,7 @@ def main(argv=None) -> None:
     parser.add_argument("--profile", default="cpu", help="page: the profile (default %(default)s)")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="page: override one of the output's parameters (YAML), as the runner's -p")
-    parser.add_argument("--half", action="store_true", help="page: store in half precision")
+    parser.add_argument("--half", action="store_true", help="page: store in half precision (classifiers stay float32)")
     parser.add_argument("--work", default=".cache/publish", help="where the private caches go")
     args = parser.parse_args(argv)
     cache = private_cache(Path(args.work), args)
@@ -130,7 +137,7 @@ def _train_and_publish(args: argparse.Namespace, cache: Path) -> None:
             if entry.startswith("gce-") else
             f"the paper's CNN classifier for {dataset} (seed {seed}, {s['classifier_epochs']} epochs, float32: the "
             f"explainers' cache keys fingerprint its weights); trained on {threads}"),
-            half=lambda entry: not entry.startswith("classifier-"))
+            half=halved(True))
 
 
 if __name__ == "__main__":

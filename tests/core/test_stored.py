@@ -92,6 +92,13 @@ def test_a_command_run_again_finds_its_private_cache_and_another_command_does_no
     assert one.parent == tmp_path and one.name.startswith("gce-")
 
 
+@pytest.mark.parametrize("half, expected", [(True, {"gce-1.pt": True, "classifier-1.pt": False}),
+                                             (False, {"gce-1.pt": False, "classifier-1.pt": False})])
+def test_classifiers_are_never_halved(tool, half, expected):
+    """An explainer's cache key fingerprints its classifier's weights: a halved classifier would orphan it."""
+    assert {name: tool.halved(half)(name) for name in expected} == expected
+
+
 @pytest.mark.slow
 def test_a_page_publishes_what_it_trained_and_a_second_run_trains_nothing(tool, isolated_cache, real_data_root,
                                                                           tmp_path, monkeypatch):
