@@ -38,6 +38,9 @@ def bias_floor(dataset: str) -> float:
 
 
 TRAINED = "classifier above chance (validation accuracy)"
+# A β that changes no pixel cannot carry brightness: the question "does β leak it" needs β sweeps that move the
+# decoded image (measured as the largest, over β, mean per-pixel range along the sweep; pixels lie in [0, 1]).
+BETA_MOVES = f"{POOR}: β sweeps change the decoded image (largest mean per-pixel range)"
 
 
 def _headline(dataset: str, selection: tuple | None = None) -> Claim:
@@ -106,8 +109,10 @@ def _classifiers() -> Claim:
     metrics += [  # the poor classifier is explained if α tracks brightness, its only input
         Metric(f"{POOR}: validation accuracy", at_most(0.90, "deliberately poor")),
         Metric(f"{POOR}: |corr(α, mean intensity)|", at_least(0.8)),
-        Metric(f"{POOR}: largest |corr(β, mean intensity)|", at_least(0.5, "seed 002: β₁, β₂ leak brightness")),
+        Metric(f"{POOR}: largest |corr(β, mean intensity)|", at_least(0.5, "seed 002: β₁, β₂ leak brightness"),
+               (BETA_MOVES,)),
         Metric(f"{POOR}: α sweep, rows whose decision changes", at_least(0.75))]
+    preconditions.append(Precondition(BETA_MOVES, at_least(0.01, "1% of the pixel range")))
     return Claim("gce_classifiers", "GCE explains any classifier with gradients and probabilities (MNIST 3 vs 8)",
                  tuple(metrics), tuple(preconditions))
 
