@@ -293,11 +293,6 @@ ERRATA = {
         "The α sweep passed on its mean although two of three seeds (0.74, 0.69) are below 0.75."]),
     "gce_headline-fmnist_0_3_4": " ".join([_PAPER_PAGE, _FMNIST_SETTINGS]),
     "gce_headline-mnist_10": _OLD_RULE,
-    "gce_classifiers": " ".join([
-        "Seed 001's Inception accuracy is shown as 1.0: its text gives 99% for Inception before the explainer was "
-        "trained (its appendix gives 100% for all three architectures).",
-        "The explainer metrics of a classifier that is not above chance + 0.25 on every seed (Inception, seed 1: "
-        "0.739) are inconclusive: the 25-point ablation drop cannot be measured on it.", _OLD_RULE]),
     "gce_beta_penalty": " ".join([
         "Its main criterion (largest β flow ≤ max(half its γ = 0 value, the bias bound)) could not fail: without "
         "the penalty the largest β flow was already far below the bias bound (MNIST 3/8 has no β leakage to "
